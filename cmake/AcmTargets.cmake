@@ -1,0 +1,41 @@
+# acm_add_library(<name> SOURCES ... [PLAIN_SOURCES ...] [DEPS ...]): one library per top-level folder.
+# PLAIN_SOURCES are files that never include LibTorch: they skip the precompiled header, whose ~700 MB would cost
+# each of them ~10 s to load.
+# Includes are rooted at the repository (#include "models/resnet.h"), warnings are on, and every target reuses
+# the one precompiled LibTorch header of cmake/pch so that no translation unit parses <torch/torch.h> twice.
+
+set(ACM_GENERATED_DIR "${PROJECT_BINARY_DIR}/generated")
+
+function(acm_target_defaults target)
+  target_include_directories(${target} PUBLIC "${PROJECT_SOURCE_DIR}" "${ACM_GENERATED_DIR}")
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  if(ACM_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
+  if(ACM_USE_PCH AND NOT target STREQUAL "acm_pch")
+    target_precompile_headers(${target} REUSE_FROM acm_pch)
+  endif()
+endfunction()
+
+function(acm_plain_sources)
+  if(ARGN)
+    set_source_files_properties(${ARGN} DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+  endif()
+endfunction()
+
+function(acm_add_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PLAIN_SOURCES;DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES} ${ARG_PLAIN_SOURCES})
+  acm_plain_sources(${ARG_PLAIN_SOURCES})
+  add_library(acm::${name} ALIAS ${name})
+  acm_target_defaults(${name})
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+endfunction()
+
+if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  find_program(ACM_CCACHE ccache)
+  if(ACM_CCACHE)
+    # PCH needs these sloppiness settings for ccache to hit (PITFALLS.md).
+    set(CMAKE_CXX_COMPILER_LAUNCHER "${CMAKE_COMMAND};-E;env;CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime;${ACM_CCACHE}")
+  endif()
+endif()

@@ -1,0 +1,217 @@
+// harness — the Attentive CutMix study's command-line program. One executable, one subcommand per job.
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "acm/config.h"
+#include "harness/config/json_reader.h"
+#include "harness/data/error.h"
+#include "harness/data/spec.h"
+#include "harness/environment.h"
+#include "harness/smoke.h"
+#include "models/registry.h"
+#include "models/weights.h"
+
+namespace {
+
+using nlohmann::json;
+
+// Data set flags shared by the subcommands that read data. They are turned into the same JSON object a config
+// file holds, so flags and files are validated by one parser.
+struct DatasetFlags {
+  std::string name = "fashion-mnist", path, labels, spec, subset_mode = "none";
+  std::int64_t subset_train = 0, subset_test = 0, subset_seed = 0;
+  std::int64_t syn_train = 1024, syn_test = 256, syn_channels = 3, syn_size = 32, syn_classes = 10;
+
+  void add(CLI::App* app) {
+    app->add_option("--dataset", name, "mnist | fashion-mnist | cifar10 | cifar100 | synthetic")->capture_default_str();
+    app->add_option("--data-path", path, "folder of the data files (fashion-mnist: Debian's by default)");
+    app->add_option("--labels", labels, "cifar100 only: fine | coarse");
+    app->add_option("--dataset-json", spec, "the data set as a JSON object or a file holding one (overrides the flags)");
+    app->add_option("--subset", subset_mode, "none | first | per_class")->capture_default_str();
+    app->add_option("--subset-train", subset_train, "first: sample count; per_class: samples per class");
+    app->add_option("--subset-test", subset_test, "the same for the test split");
+    app->add_option("--subset-seed", subset_seed, "seed of the per_class draw");
+    app->add_option("--synthetic-train", syn_train, "synthetic: training images")->capture_default_str();
+    app->add_option("--synthetic-test", syn_test, "synthetic: test images")->capture_default_str();
+    app->add_option("--synthetic-channels", syn_channels, "synthetic: channels")->capture_default_str();
+    app->add_option("--synthetic-size", syn_size, "synthetic: height = width")->capture_default_str();
+    app->add_option("--synthetic-classes", syn_classes, "synthetic: classes")->capture_default_str();
+  }
+
+  acm::data::DatasetSpec resolve() const {
+    json j;
+    std::string where = "--dataset-json";
+    if (!spec.empty()) {
+      std::string text = spec;
+      if (spec.front() != '{') {
+        std::ifstream in(spec);
+        if (!in) throw acm::config::ConfigError("--dataset-json: cannot read file " + spec);
+        text.assign(std::istreambuf_iterator<char>(in), {});
+        where = spec;
+      }
+      try {
+        j = json::parse(text);
+      } catch (const json::exception& e) {
+        throw acm::config::ConfigError(where + ": not valid JSON: " + e.what());
+      }
+    } else {
+      where = "flags";
+      j = {{"name", name}};
+      if (!path.empty()) j["path"] = path;
+      if (!labels.empty()) j["labels"] = labels;
+      if (name == "synthetic") {
+        j.update({{"train_size", syn_train}, {"test_size", syn_test}, {"channels", syn_channels},
+                  {"height", syn_size}, {"width", syn_size}, {"classes", syn_classes}});
+      }
+      if (subset_mode != "none") {
+        j["subset"] = {{"mode", subset_mode}, {"train", subset_train}, {"test", subset_test}};
+        if (subset_mode == "per_class") j["subset"]["seed"] = subset_seed;
+      }
+    }
+    acm::config::JsonReader r(j, where + ":$");
+    return acm::data::parse_dataset_spec(r);
+  }
+};
+
+int cmd_info(bool as_json) {
+  const json env = acm::harness::environment_info();
+  if (as_json) {
+    std::printf("%s\n", env.dump(2).c_str());
+    return 0;
+  }
+  std::printf("harness %s\n", env["acm_version"].get<std::string>().c_str());
+  std::printf("  LibTorch      %s\n", env["libtorch"].get<std::string>().c_str());
+  std::printf("  CUDA          %s (compiled), cuDNN %s\n", env["cuda_compiled"].get<std::string>().c_str(),
+              env["cudnn"].get<std::string>().c_str());
+  std::printf("  NCCL          %s (%s)\n", env["nccl"].get<std::string>().c_str(),
+              env["nccl_library"].get<std::string>().c_str());
+  std::printf("  MPI           %s (standard %s)\n", env["mpi"].get<std::string>().c_str(),
+              env["mpi_standard"].get<std::string>().c_str());
+  if (env["gpu_usable"].get<bool>()) {
+    for (const auto& g : env["gpus"]) {
+      std::printf("  GPU %d         %s, %.1f GiB, sm_%s\n", g["index"].get<int>(), g["name"].get<std::string>().c_str(),
+                  g["memory_gib"].get<double>(), g["capability"].get<std::string>().c_str());
+    }
+  } else {
+    std::printf("  GPU           none usable: training runs on the CPU\n");
+  }
+  const auto& t = env["threads"];
+  std::printf("  threads       %d intra-op, %d inter-op, %u hardware, OMP_NUM_THREADS=%s\n",
+              t["intra_op"].get<int>(), t["inter_op"].get<int>(), t["hardware"].get<unsigned>(),
+              t["OMP_NUM_THREADS"].get<std::string>().empty() ? "(unset)"
+                                                              : t["OMP_NUM_THREADS"].get<std::string>().c_str());
+  std::printf("  host          %s\n", env["host"].get<std::string>().c_str());
+  return 0;
+}
+
+int cmd_models(const std::string& pattern, bool params, std::int64_t classes, const std::string& stem) {
+  const auto names = acm::models::list_models(pattern);
+  if (names.empty()) {
+    std::fprintf(stderr, "no model matches '%s'\n", pattern.c_str());
+    return 1;
+  }
+  for (const auto& n : names) {
+    const auto& e = acm::models::find_model(n);
+    if (params) {
+      acm::models::ModelSpec s;
+      s.num_classes = classes;
+      s.stem = acm::models::stem_from_string(stem);
+      std::printf("%-12s %12lld params  %s\n", n.c_str(),
+                  static_cast<long long>(acm::models::parameter_count(*e.create(s))), e.description.c_str());
+    } else {
+      std::printf("%-12s %s\n", n.c_str(), e.description.c_str());
+    }
+  }
+  return 0;
+}
+
+int cmd_data(const DatasetFlags& flags) {
+  const auto spec = flags.resolve();
+  const auto splits = acm::data::load_dataset(spec);
+  std::printf("spec %s\n", acm::data::to_json(spec).dump().c_str());
+  for (const auto* ds : {&splits.train, &splits.test}) {
+    const auto st = acm::data::channel_stats(*ds);
+    const auto hist = acm::data::label_histogram(*ds);
+    std::printf("%-20s %7lld images %lldx%lldx%lld, %lld classes\n", ds->name.c_str(),
+                static_cast<long long>(ds->size()), static_cast<long long>(ds->channels),
+                static_cast<long long>(ds->height), static_cast<long long>(ds->width),
+                static_cast<long long>(ds->num_classes));
+    std::printf("  source   %s\n  mean/std", ds->source.c_str());
+    for (std::size_t c = 0; c < st.mean.size(); ++c) std::printf(" %.4f/%.4f", st.mean[c], st.std[c]);
+    std::printf("\n  labels  ");
+    for (auto h : hist) std::printf(" %lld", static_cast<long long>(h));
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"harness " ACM_VERSION
+               " — train image classifiers with Mixup / CutMix / Attentive CutMix, data-parallel under mpirun, "
+               "and reproduce the Attentive CutMix study (Walawalkar et al., ICASSP 2020)."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every subcommand");
+
+  bool info_json = false;
+  auto* info = app.add_subcommand("info", "Versions (LibTorch, CUDA, cuDNN, NCCL, MPI), GPUs and threads");
+  info->add_flag("--json", info_json, "print as JSON");
+
+  std::string pattern = "*", stem = "imagenet";
+  bool params = false;
+  std::int64_t classes = 1000;
+  auto* models_cmd = app.add_subcommand("models", "List the registered models (wildcards: 'resnet*')");
+  models_cmd->add_option("pattern", pattern, "glob over model names")->capture_default_str();
+  models_cmd->add_flag("--params", params, "build each model and print its parameter count");
+  models_cmd->add_option("--classes", classes, "classes for --params")->capture_default_str();
+  models_cmd->add_option("--stem", stem, "imagenet | cifar, for --params")->capture_default_str();
+
+  DatasetFlags data_flags;
+  auto* data_cmd = app.add_subcommand("data", "Load and validate a data set; print its size, statistics and labels");
+  data_flags.add(data_cmd);
+
+  DatasetFlags smoke_flags;
+  acm::harness::SmokeOptions so;
+  std::string smoke_stem = "cifar", smoke_init = "kaiming";
+  auto* smoke = app.add_subcommand("smoke", "Data/model smoke run: a few SGD steps through the full pipeline, then "
+                                            "test accuracy (no files written)");
+  smoke_flags.add(smoke);
+  smoke->add_option("--model", so.model, "registry name (see `harness models`)")->capture_default_str();
+  smoke->add_option("--stem", smoke_stem, "imagenet | cifar")->capture_default_str();
+  smoke->add_option("--width", so.model_spec.width, "channels of the first stage")->capture_default_str();
+  smoke->add_option("--init", smoke_init, "kaiming | xavier_normal")->capture_default_str();
+  smoke->add_option("--steps", so.steps, "SGD steps")->capture_default_str();
+  smoke->add_option("--batch-size", so.batch_size, "images per step")->capture_default_str();
+  smoke->add_option("--lr", so.lr, "learning rate (SGD, momentum 0.9)")->capture_default_str();
+  smoke->add_option("--threads", so.threads, "intra-op threads")->capture_default_str();
+  smoke->add_option("--loader-threads", so.loader_threads, "background loader threads")->capture_default_str();
+  smoke->add_option("--crop-padding", so.crop_padding, "random crop padding (0: off)")->capture_default_str();
+  smoke->add_option("--seed", so.seed, "seed")->capture_default_str();
+  smoke->add_option("--device", so.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (info->parsed()) return cmd_info(info_json);
+    if (models_cmd->parsed()) return cmd_models(pattern, params, classes, stem);
+    if (data_cmd->parsed()) return cmd_data(data_flags);
+    if (smoke->parsed()) {
+      so.dataset = smoke_flags.resolve();
+      so.model_spec.stem = acm::models::stem_from_string(smoke_stem);
+      so.model_spec.init = acm::models::init_from_string(smoke_init);
+      acm::harness::run_smoke(so);
+      return 0;
+    }
+  } catch (const acm::config::ConfigError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

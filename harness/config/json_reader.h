@@ -1,0 +1,53 @@
+// Validated reading of JSON configuration: every error names the JSON path, what was expected and what was
+// found, and unknown fields are rejected (a typo must never silently fall back to a default).
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace acm::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class JsonReader {
+ public:
+  // `path` is how this object is named in messages, e.g. "$.dataset" or "run.json:$.dataset".
+  JsonReader(const nlohmann::json& object, std::string path);
+
+  bool has(const std::string& key) const;
+  std::string path_of(const std::string& key) const { return path_ + "." + key; }
+  const std::string& path() const { return path_; }
+
+  std::string get_string(const std::string& key, const std::string& fallback);
+  std::string get_choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed);
+  std::int64_t get_int(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max);
+  double get_double(const std::string& key, double fallback, double min, double max);
+  bool get_bool(const std::string& key, bool fallback);
+  std::vector<double> get_doubles(const std::string& key, const std::vector<double>& fallback);
+  // A nested object (an empty one when absent).
+  JsonReader child(const std::string& key);
+
+  // Call after reading every known field: throws for any field that was not read.
+  void finish() const;
+
+ private:
+  const nlohmann::json* find(const std::string& key);
+  [[noreturn]] void fail(const std::string& key, const std::string& expected, const nlohmann::json& found) const;
+
+  const nlohmann::json& object_;
+  std::string path_;
+  std::set<std::string> seen_;
+  static const nlohmann::json kEmpty;
+};
+
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+
+}  // namespace acm::config

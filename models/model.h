@@ -1,0 +1,40 @@
+// What every classifier in the registry is: forward() gives logits, features() the last spatial feature map
+// (B×C×h×w, before global pooling) — the map Attentive CutMix turns into a heatmap.
+#pragma once
+
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace acm::models {
+
+enum class Stem { kImageNet, kCifar };    // 7×7/2 conv + 3×3/2 max-pool, or 3×3/1 conv and no pool
+enum class Init { kKaiming, kXavierNormal };  // torchvision's default, or what the Attentive CutMix paper used
+
+struct ModelSpec {
+  std::int64_t num_classes = 1000;
+  std::int64_t in_channels = 3;
+  Stem stem = Stem::kImageNet;
+  std::int64_t width = 64;  // channels of the first stage; torchvision's ResNets use 64
+  Init init = Init::kKaiming;
+};
+
+class ClassifierImpl : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor x) = 0;
+  virtual torch::Tensor features(torch::Tensor x) = 0;
+  virtual std::int64_t feature_channels() const = 0;
+  virtual std::string architecture() const = 0;
+};
+using Classifier = std::shared_ptr<ClassifierImpl>;
+
+std::int64_t parameter_count(const torch::nn::Module& m);
+
+const char* to_string(Stem s);
+const char* to_string(Init i);
+Stem stem_from_string(const std::string& s);  // "imagenet" | "cifar"; std::invalid_argument otherwise
+Init init_from_string(const std::string& s);  // "kaiming" | "xavier_normal"
+
+}  // namespace acm::models

@@ -1,0 +1,115 @@
+#include "tests/test_util.h"
+
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include <array>
+#include <cstdio>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <fstream>
+#include <stdexcept>
+
+namespace acm::testing {
+
+TempDir::TempDir() {
+  const char* base = std::getenv("TMPDIR");
+  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/acm-test-XXXXXX";
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+// POSIX, not std::filesystem: libtorch.so exports std::filesystem symbols of its own that crash when called from
+// here (see README, "Known pitfalls").
+void remove_tree(const std::string& path) {
+  ::nftw(
+      path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+      FTW_DEPTH | FTW_PHYS);
+}
+
+void make_dir(const std::string& path) {
+  if (::mkdir(path.c_str(), 0755) != 0) throw std::runtime_error("mkdir " + path);
+}
+
+TempDir::~TempDir() { remove_tree(path_); }
+
+void write_bytes(const std::string& path, const Bytes& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+Bytes gzip(const Bytes& in) {
+  z_stream zs{};
+  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("deflateInit2");
+  Bytes out(deflateBound(&zs, in.size()) + 64);
+  zs.next_in = const_cast<Bytef*>(in.data());
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) throw std::runtime_error("deflate");
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& data) {
+  Bytes b = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (auto d : dims) {
+    for (int s = 24; s >= 0; s -= 8) b.push_back(static_cast<std::uint8_t>(d >> s));
+  }
+  b.insert(b.end(), data.begin(), data.end());
+  return b;
+}
+
+Bytes idx_images(std::uint32_t n, std::uint32_t h, std::uint32_t w) {
+  Bytes data;
+  for (std::uint32_t i = 0; i < n; ++i)
+    for (std::uint32_t y = 0; y < h; ++y)
+      for (std::uint32_t x = 0; x < w; ++x) data.push_back(static_cast<std::uint8_t>((i + y + x) % 256));
+  return idx_bytes({n, h, w}, data);
+}
+
+Bytes idx_labels(std::uint32_t n, std::uint32_t classes) {
+  Bytes data;
+  for (std::uint32_t i = 0; i < n; ++i) data.push_back(static_cast<std::uint8_t>(i % classes));
+  return idx_bytes({n}, data);
+}
+
+void write_mnist_dir(const std::string& dir, std::uint32_t n_train, std::uint32_t n_test, bool gz) {
+  auto put = [&](const std::string& name, const Bytes& b) {
+    if (gz) {
+      write_bytes(dir + "/" + name + ".gz", gzip(b));
+    } else {
+      write_bytes(dir + "/" + name, b);
+    }
+  };
+  put("train-images-idx3-ubyte", idx_images(n_train, 28, 28));
+  put("train-labels-idx1-ubyte", idx_labels(n_train, 10));
+  put("t10k-images-idx3-ubyte", idx_images(n_test, 28, 28));
+  put("t10k-labels-idx1-ubyte", idx_labels(n_test, 10));
+}
+
+Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& label_mods) {
+  Bytes b;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    for (int l = 0; l < label_bytes; ++l) b.push_back(static_cast<std::uint8_t>(i % label_mods[l]));
+    for (int k = 0; k < 3072; ++k) b.push_back(static_cast<std::uint8_t>((i * 7 + k) % 256));
+  }
+  return b;
+}
+
+int run_command(const std::string& command, std::string* output) {
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return -1;
+  std::array<char, 4096> buf{};
+  std::string out;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace acm::testing

@@ -1,0 +1,45 @@
+// Helpers for tests that write real files: a temporary folder, byte writers, gzip, IDX and CIFAR builders.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace acm::testing {
+
+using Bytes = std::vector<std::uint8_t>;
+
+// A fresh folder under $TMPDIR, removed with everything in it when the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+void make_dir(const std::string& path);
+void remove_tree(const std::string& path);
+void write_bytes(const std::string& path, const Bytes& bytes);
+Bytes gzip(const Bytes& bytes);
+
+// IDX (unsigned byte) with the given dimensions; `data` must hold their product.
+Bytes idx_bytes(const std::vector<std::uint32_t>& dims, const Bytes& data);
+// n images of h×w with pixel (i, y, x) = (i + y + x) % 256, and labels i % classes.
+Bytes idx_images(std::uint32_t n, std::uint32_t h, std::uint32_t w);
+Bytes idx_labels(std::uint32_t n, std::uint32_t classes);
+// Writes the four standard MNIST-style files (optionally gzipped) into dir.
+void write_mnist_dir(const std::string& dir, std::uint32_t n_train, std::uint32_t n_test, bool gz);
+
+// CIFAR binary records: label byte(s) then 3072 pixels with pixel k of record i = (i * 7 + k) % 256.
+Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& label_mods);
+
+// Runs a shell command; returns its exit status and captures stdout+stderr in `output`.
+int run_command(const std::string& command, std::string* output);
+
+}  // namespace acm::testing
