@@ -24,14 +24,15 @@ endif()
 if(NOT DEFINED ENV{TORCH_CUDA_ARCH_LIST})
   set(ENV{TORCH_CUDA_ARCH_LIST} "9.0")
 endif()
-if(NOT CMAKE_CUDA_ARCHITECTURES)
-  set(CMAKE_CUDA_ARCHITECTURES 90)
-endif()
 if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
   set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
 endif()
 
 find_package(Torch CONFIG REQUIRED NO_DEFAULT_PATH PATHS "${Torch_DIR}")
+# For our own CUDA targets; Torch reads TORCH_CUDA_ARCH_LIST and warns if this is set before it is found.
+if(NOT CMAKE_CUDA_ARCHITECTURES OR CMAKE_CUDA_ARCHITECTURES STREQUAL "52")
+  set(CMAKE_CUDA_ARCHITECTURES 90)
+endif()
 if(NOT TORCH_CUDA_LIBRARIES AND NOT TARGET torch_cuda)
   message(FATAL_ERROR "The LibTorch at ${Torch_DIR} has no CUDA: the project builds its CUDA/NCCL code in every "
                       "build. Use the pinned CUDA wheel (scripts/setup).")
@@ -53,6 +54,8 @@ if(ACM_SITE_PACKAGES)
   if(_acm_nvrtc AND TARGET caffe2::nvrtc)
     list(GET _acm_nvrtc 0 _acm_nvrtc)
     set_property(TARGET caffe2::nvrtc PROPERTY INTERFACE_LINK_LIBRARIES "${_acm_nvrtc}")
+    # TORCH_LIBRARIES also names the toolkit's libnvrtc.so directly.
+    list(TRANSFORM TORCH_LIBRARIES REPLACE "^.*/libnvrtc\\.so$" "${_acm_nvrtc}")
   endif()
 endif()
 

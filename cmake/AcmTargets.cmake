@@ -35,7 +35,8 @@ endfunction()
 if(NOT CMAKE_CXX_COMPILER_LAUNCHER)
   find_program(ACM_CCACHE ccache)
   if(ACM_CCACHE)
-    # PCH needs these sloppiness settings for ccache to hit (PITFALLS.md).
-    set(CMAKE_CXX_COMPILER_LAUNCHER "${CMAKE_COMMAND};-E;env;CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime;${ACM_CCACHE}")
+    # PCH needs these sloppiness settings for ccache to hit (PITFALLS.md); BASEDIR makes paths relative so that
+    # a fresh clone elsewhere hits the cache the last one filled.
+    set(CMAKE_CXX_COMPILER_LAUNCHER "${CMAKE_COMMAND};-E;env;CCACHE_BASEDIR=${PROJECT_SOURCE_DIR};CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime;${ACM_CCACHE}")
   endif()
 endif()

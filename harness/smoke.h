@@ -17,7 +17,7 @@ struct SmokeOptions {
   data::DatasetSpec dataset;
   std::string model = "resnet18";
   models::ModelSpec model_spec;  // num_classes and in_channels are taken from the data set
-  std::int64_t steps = 200;
+  std::int64_t steps = 300;
   std::int64_t batch_size = 128;
   double lr = 0.05;
   int threads = 2;         // intra-op threads

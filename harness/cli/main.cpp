@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
   DatasetFlags smoke_flags;
   acm::harness::SmokeOptions so;
   std::string smoke_stem = "cifar", smoke_init = "kaiming";
+  so.model_spec.width = 16;  // a small ResNet that trains on 2 CPU cores in minutes
   auto* smoke = app.add_subcommand("smoke", "Data/model smoke run: a few SGD steps through the full pipeline, then "
                                             "test accuracy (no files written)");
   smoke_flags.add(smoke);

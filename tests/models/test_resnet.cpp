@@ -6,6 +6,9 @@
 #include "models/registry.h"
 
 namespace acm::models {
+
+void PrintTo(Stem s, std::ostream* os) { *os << to_string(s); }  // readable test parameters
+
 namespace {
 
 struct Count {
