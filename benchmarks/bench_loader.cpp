@@ -1,7 +1,7 @@
-// Loader throughput: images/s delivered to the training loop for Fashion-MNIST-sized (1×28×28) and CIFAR-sized
-// (3×32×32) batches of 128 with the standard transforms (random crop with padding 4, horizontal flip,
-// per-channel normalisation), by background-thread count. threads=0 assembles on the calling thread: the
-// single-thread cost with no hand-off. `per_thread` divides the rate by the threads doing the work.
+// Loader throughput: images/s delivered to the training loop for Fashion-MNIST-sized (1×28×28) and
+// CIFAR-sized (3×32×32) batches of 128 with the standard transforms (random crop with padding 4, horizontal
+// flip, per-channel normalisation), by background-thread count. threads=0 assembles on the calling thread:
+// the single-thread cost with no hand-off. `per_thread` divides the rate by the threads doing the work.
 //
 //   build/benchmarks/bench_loader --benchmark_min_time=2
 #include <benchmark/benchmark.h>

@@ -17,7 +17,8 @@ c10::Device resolve_device(const std::string& request) {
     c10::Device d(request);  // throws c10::Error on a malformed string
     if (!cuda_usable()) {
       throw std::runtime_error("device '" + request + "' requested but no CUDA GPU is usable here (" +
-                               std::to_string(torch::cuda::device_count()) + " visible); use --device cpu or auto");
+                               std::to_string(torch::cuda::device_count()) +
+                               " visible); use --device cpu or auto");
     }
     if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count())) {
       throw std::runtime_error("device '" + request + "' requested but only " +

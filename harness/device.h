@@ -1,4 +1,5 @@
-// Choosing the device a run trains on. The CUDA path is compiled into every build and taken where a GPU exists.
+// Choosing the device a run trains on. The CUDA path is compiled into every build and taken where a GPU
+// exists.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,8 +11,8 @@ struct Device;
 
 namespace acm::harness {
 
-// "auto" (a GPU when one is usable, else the CPU), "cpu", "cuda" or "cuda:N". Asking for CUDA where none is usable
-// is an error that says so.
+// "auto" (a GPU when one is usable, else the CPU), "cpu", "cuda" or "cuda:N". Asking for CUDA where none is
+// usable is an error that says so.
 c10::Device resolve_device(const std::string& request);
 bool cuda_usable();
 nlohmann::json gpu_info();  // [{index, name, memory_gib, capability}] for each visible GPU

@@ -2,10 +2,10 @@
 
 #include <ATen/Parallel.h>
 #include <ATen/detail/CUDAHooksInterface.h>
-#include "harness/mpi_c.h"
 #include <nccl.h>
 #include <torch/version.h>
 #include <unistd.h>
+#include "harness/mpi_c.h"
 
 #include <cstdlib>
 #include <thread>
@@ -43,7 +43,8 @@ std::string cudnn_version(long v) {  // 91900 -> "9.19.0"
   return std::to_string(v / 10000) + "." + std::to_string((v % 10000) / 100) + "." + std::to_string(v % 100);
 }
 
-// The versions LibTorch was compiled against; the hooks throw when libtorch_cuda is absent (a CPU-only LibTorch).
+// The versions LibTorch was compiled against; the hooks throw when libtorch_cuda is absent (a CPU-only
+// LibTorch).
 std::string compiled(long (at::CUDAHooksInterface::*query)() const, std::string (*format)(long)) {
   try {
     return format((at::detail::getCUDAHooks().*query)());

@@ -32,11 +32,12 @@ Progress::Progress(std::string label, std::int64_t total, std::string unit, FILE
 std::string Progress::line(std::int64_t done, double items, const std::string& extra) const {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const double rate = elapsed > 0 ? items / elapsed : 0;
-  const double eta = done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : NAN;
+  const double eta =
+      done > 0 ? elapsed * static_cast<double>(total_ - done) / static_cast<double>(done) : NAN;
   char buf[256];
   std::snprintf(buf, sizeof buf, "%s %lld/%lld | %s | %.0f %s/s | ETA %s", label_.c_str(),
-                static_cast<long long>(done), static_cast<long long>(total_), format_duration(elapsed).c_str(), rate,
-                unit_.c_str(), format_duration(eta).c_str());
+                static_cast<long long>(done), static_cast<long long>(total_),
+                format_duration(elapsed).c_str(), rate, unit_.c_str(), format_duration(eta).c_str());
   return extra.empty() ? std::string(buf) : std::string(buf) + " | " + extra;
 }
 

@@ -1,6 +1,6 @@
 // Progress of long work: "label 120/2000 | 41.2 s | 3100 img/s | ETA 1m02s | extra".
-// On a terminal the line is redrawn in place (at most ~5 times a second); otherwise a plain line is printed every
-// `plain_every_s` seconds and at the end, so logs stay readable.
+// On a terminal the line is redrawn in place (at most ~5 times a second); otherwise a plain line is printed
+// every `plain_every_s` seconds and at the end, so logs stay readable.
 #pragma once
 
 #include <chrono>
@@ -14,7 +14,8 @@ std::string format_duration(double seconds);  // "42.0s", "3m05s", "2h14m"
 
 class Progress {
  public:
-  Progress(std::string label, std::int64_t total, std::string unit, FILE* out = stdout, double plain_every_s = 10.0);
+  Progress(std::string label, std::int64_t total, std::string unit, FILE* out = stdout,
+           double plain_every_s = 10.0);
   // `done` steps of `total` finished, `items` units processed so far (for the rate), `extra` appended.
   void update(std::int64_t done, double items, const std::string& extra = "");
   void finish(const std::string& extra = "");

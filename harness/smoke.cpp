@@ -67,7 +67,8 @@ nlohmann::json run_smoke(const SmokeOptions& o) {
       opt.step();
       last_loss = loss.item<double>();
       if (std::isnan(first_loss)) first_loss = last_loss;
-      if (!std::isfinite(last_loss)) throw std::runtime_error("non-finite loss at step " + std::to_string(step));
+      if (!std::isfinite(last_loss))
+        throw std::runtime_error("non-finite loss at step " + std::to_string(step));
       images += static_cast<double>(x.size(0));
       ++step;
       char extra[64];
@@ -95,11 +96,16 @@ nlohmann::json run_smoke(const SmokeOptions& o) {
     correct += pred.eq(batch->labels).sum().item<std::int64_t>();
     seen += batch->labels.size(0);
   }
-  const double top1 = 100.0 * static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(seen, 1));
+  const double top1 =
+      100.0 * static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(seen, 1));
   std::printf("test  top-1 %.2f%% on %lld images after %lld steps (%.1fs training, %.0f img/s)\n", top1,
               static_cast<long long>(seen), static_cast<long long>(step), train_s, images / train_s);
-  return {{"steps", step},        {"train_loss_first", first_loss}, {"train_loss_last", last_loss},
-          {"test_top1", top1},    {"test_images", seen},            {"train_seconds", train_s},
+  return {{"steps", step},
+          {"train_loss_first", first_loss},
+          {"train_loss_last", last_loss},
+          {"test_top1", top1},
+          {"test_images", seen},
+          {"train_seconds", train_s},
           {"images_per_s", images / train_s}};
 }
 

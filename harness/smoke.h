@@ -1,6 +1,6 @@
-// The data/model smoke run: loads a data set, builds a registry model, trains it for a fixed number of SGD steps
-// through the prefetching loader and reports test accuracy. It exercises the whole pipeline end to end until the
-// full training loop (`train`) exists; it writes no result files.
+// The data/model smoke run: loads a data set, builds a registry model, trains it for a fixed number of SGD
+// steps through the prefetching loader and reports test accuracy. It exercises the whole pipeline end to end
+// until the full training loop (`train`) exists; it writes no result files.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +20,7 @@ struct SmokeOptions {
   std::int64_t steps = 300;
   std::int64_t batch_size = 128;
   double lr = 0.05;
-  int threads = 2;         // intra-op threads
+  int threads = 2;  // intra-op threads
   int loader_threads = 1;
   std::int64_t crop_padding = 0;
   bool flip = true;

@@ -10,8 +10,11 @@
 
 namespace acm::models {
 
-enum class Stem { kImageNet, kCifar };    // 7×7/2 conv + 3×3/2 max-pool, or 3×3/1 conv and no pool
-enum class Init { kKaiming, kXavierNormal };  // torchvision's default, or what the Attentive CutMix paper used
+enum class Stem { kImageNet, kCifar };  // 7×7/2 conv + 3×3/2 max-pool, or 3×3/1 conv and no pool
+enum class Init {
+  kKaiming,
+  kXavierNormal
+};  // torchvision's default, or what the Attentive CutMix paper used
 
 struct ModelSpec {
   std::int64_t num_classes = 1000;

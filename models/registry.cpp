@@ -13,7 +13,9 @@ namespace {
 
 ModelEntry resnet(const std::string& name, const std::string& description, BlockKind block,
                   std::vector<std::int64_t> stages) {
-  return {name, description, [name, block, stages](const ModelSpec& s) { return make_resnet(name, {block, stages}, s); }};
+  return {name, description, [name, block, stages](const ModelSpec& s) {
+            return make_resnet(name, {block, stages}, s);
+          }};
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {

@@ -33,8 +33,8 @@ struct BlockImpl : nn::Module {
       bn3 = register_module("bn3", nn::BatchNorm2d(planes * expansion));
     }
     if (stride != 1 || in != planes * expansion) {
-      downsample = register_module(
-          "downsample", nn::Sequential(conv1x1(in, planes * expansion, stride), nn::BatchNorm2d(planes * expansion)));
+      downsample = register_module("downsample", nn::Sequential(conv1x1(in, planes * expansion, stride),
+                                                                nn::BatchNorm2d(planes * expansion)));
     }
   }
 
@@ -61,7 +61,9 @@ class ResNetImpl : public ClassifierImpl {
     const std::int64_t expansion = layout.block == BlockKind::kBasic ? 1 : 4;
     if (spec.stem == Stem::kImageNet) {
       conv1_ = register_module(
-          "conv1", nn::Conv2d(nn::Conv2dOptions(spec.in_channels, w, /*kernel_size=*/7).stride(2).padding(3).bias(false)));
+          "conv1",
+          nn::Conv2d(
+              nn::Conv2dOptions(spec.in_channels, w, /*kernel_size=*/7).stride(2).padding(3).bias(false)));
     } else {
       conv1_ = register_module("conv1", conv3x3(spec.in_channels, w, 1));
     }

@@ -19,12 +19,14 @@ struct DtypeInfo {
   const char* name;
   torch::Dtype dtype;
 };
-constexpr DtypeInfo kDtypes[] = {{"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16},
-                                 {"BF16", torch::kBFloat16}, {"I64", torch::kInt64},  {"I32", torch::kInt32},
-                                 {"I16", torch::kInt16},     {"I8", torch::kInt8},     {"U8", torch::kUInt8},
-                                 {"BOOL", torch::kBool}};
+constexpr DtypeInfo kDtypes[] = {
+    {"F64", torch::kFloat64}, {"F32", torch::kFloat32}, {"F16", torch::kFloat16}, {"BF16", torch::kBFloat16},
+    {"I64", torch::kInt64},   {"I32", torch::kInt32},   {"I16", torch::kInt16},   {"I8", torch::kInt8},
+    {"U8", torch::kUInt8},    {"BOOL", torch::kBool}};
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) { throw WeightsError(path + ": " + what); }
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw WeightsError(path + ": " + what);
+}
 
 std::string shape_str(at::IntArrayRef s) {
   std::string out = "[";
@@ -41,16 +43,19 @@ TensorFile read_safetensors(const std::string& path) {
   in.seekg(0);
   std::vector<char> bytes(static_cast<std::size_t>(size));
   if (size > 0 && !in.read(bytes.data(), size)) fail(path, "read error");
-  if (size < 8) fail(path, "offset 0: file is " + std::to_string(size) + " bytes, shorter than the 8-byte safetensors header length");
+  if (size < 8)
+    fail(path, "offset 0: file is " + std::to_string(size) +
+                   " bytes, shorter than the 8-byte safetensors header length");
   std::uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | static_cast<unsigned char>(bytes[i]);
   if (header_len > static_cast<std::uint64_t>(size - 8)) {
-    fail(path, "offset 0: header length " + std::to_string(header_len) + " exceeds the file (" + std::to_string(size) +
-                   " bytes) — not a safetensors file, or truncated");
+    fail(path, "offset 0: header length " + std::to_string(header_len) + " exceeds the file (" +
+                   std::to_string(size) + " bytes) — not a safetensors file, or truncated");
   }
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_len));
+    header =
+        nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_len));
   } catch (const nlohmann::json::exception& e) {
     fail(path, std::string("offset 8: header is not valid JSON (") + e.what() + ")");
   }
@@ -96,13 +101,14 @@ TensorFile read_safetensors(const std::string& path) {
                      std::to_string(data_begin) + ") — truncated file?");
     }
     if (en - b != want) {
-      fail(path, where + ": " + std::to_string(en - b) + " data bytes for shape " + shape_str(t.sizes()) + " of " +
-                     dt->name + ", expected " + std::to_string(want));
+      fail(path, where + ": " + std::to_string(en - b) + " data bytes for shape " + shape_str(t.sizes()) +
+                     " of " + dt->name + ", expected " + std::to_string(want));
     }
     if (want > 0) std::memcpy(t.data_ptr(), bytes.data() + data_begin + b, static_cast<std::size_t>(want));
     ordered.emplace_back(b, name, t);
   }
-  std::sort(ordered.begin(), ordered.end(), [](const auto& x, const auto& y) { return std::get<0>(x) < std::get<0>(y); });
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& x, const auto& y) { return std::get<0>(x) < std::get<0>(y); });
   for (auto& [b, name, t] : ordered) file.tensors.emplace_back(name, t);
   return file;
 }
@@ -162,7 +168,8 @@ void load_module_state(torch::nn::Module& m, const TensorFile& file, const std::
     if (it == targets.end()) {
       unexpected.push_back(name);
     } else if (it->second.sizes() != t.sizes()) {
-      mismatched.push_back(name + " (file " + shape_str(t.sizes()) + ", model " + shape_str(it->second.sizes()) + ")");
+      mismatched.push_back(name + " (file " + shape_str(t.sizes()) + ", model " +
+                           shape_str(it->second.sizes()) + ")");
     }
     seen.insert(name);
   }

@@ -1,6 +1,6 @@
-// Model weights on disk in the safetensors layout (an 8-byte little-endian header length, a JSON header naming
-// each tensor's dtype, shape and byte range, then the raw little-endian data). It needs no pickle and no Python
-// to read, and scripts/convert_torchvision.py writes it from a torchvision state_dict.
+// Model weights on disk in the safetensors layout (an 8-byte little-endian header length, a JSON header
+// naming each tensor's dtype, shape and byte range, then the raw little-endian data). It needs no pickle and
+// no Python to read, and scripts/convert_torchvision.py writes it from a torchvision state_dict.
 #pragma once
 
 #include <map>
@@ -19,8 +19,8 @@ class WeightsError : public std::runtime_error {
 };
 
 struct TensorFile {
-  std::map<std::string, std::string> metadata;                  // the header's "__metadata__"
-  std::vector<std::pair<std::string, torch::Tensor>> tensors;   // in file order
+  std::map<std::string, std::string> metadata;                 // the header's "__metadata__"
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;  // in file order
 };
 
 // Errors (WeightsError) name the file and the byte offset or header entry at fault.
@@ -30,8 +30,9 @@ void write_safetensors(const std::string& path, const TensorFile& file);
 
 // Every parameter and buffer of the module, by its qualified name.
 TensorFile module_state(const torch::nn::Module& m);
-// Copies tensors into the module's parameters and buffers by name. Every name on either side must match, with the
-// same shape; errors list the missing, unexpected or mis-shaped names and say where the tensors came from.
+// Copies tensors into the module's parameters and buffers by name. Every name on either side must match, with
+// the same shape; errors list the missing, unexpected or mis-shaped names and say where the tensors came
+// from.
 void load_module_state(torch::nn::Module& m, const TensorFile& file, const std::string& source);
 
 }  // namespace acm::models

@@ -15,7 +15,8 @@ void expect_error(Fn fn, std::initializer_list<std::string> parts) {
     ADD_FAILURE() << "no error thrown";
   } catch (const E& e) {
     for (const auto& p : parts) {
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << "message: " << e.what() << "\nlacks: " << p;
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
+          << "message: " << e.what() << "\nlacks: " << p;
     }
   }
 }

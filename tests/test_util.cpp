@@ -4,10 +4,10 @@
 #include <sys/wait.h>
 #include <zlib.h>
 
-#include <array>
-#include <cstdio>
 #include <ftw.h>
 #include <sys/stat.h>
+#include <array>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 
@@ -20,8 +20,8 @@ TempDir::TempDir() {
   path_ = tmpl;
 }
 
-// POSIX, not std::filesystem: libtorch.so exports std::filesystem symbols of its own that crash when called from
-// here (see README, "Known pitfalls").
+// POSIX, not std::filesystem: libtorch.so exports std::filesystem symbols of its own that crash when called
+// from here (see README, "Known pitfalls").
 void remove_tree(const std::string& path) {
   ::nftw(
       path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
@@ -42,7 +42,8 @@ void write_bytes(const std::string& path, const Bytes& bytes) {
 
 Bytes gzip(const Bytes& in) {
   z_stream zs{};
-  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) throw std::runtime_error("deflateInit2");
+  if (deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("deflateInit2");
   Bytes out(deflateBound(&zs, in.size()) + 64);
   zs.next_in = const_cast<Bytef*>(in.data());
   zs.avail_in = static_cast<uInt>(in.size());

@@ -1,6 +1,6 @@
 // harness — the Attentive CutMix study's command-line program. One executable, one subcommand per job.
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -27,10 +27,12 @@ struct DatasetFlags {
   std::int64_t syn_train = 1024, syn_test = 256, syn_channels = 3, syn_size = 32, syn_classes = 10;
 
   void add(CLI::App* app) {
-    app->add_option("--dataset", name, "mnist | fashion-mnist | cifar10 | cifar100 | synthetic")->capture_default_str();
+    app->add_option("--dataset", name, "mnist | fashion-mnist | cifar10 | cifar100 | synthetic")
+        ->capture_default_str();
     app->add_option("--data-path", path, "folder of the data files (fashion-mnist: Debian's by default)");
     app->add_option("--labels", labels, "cifar100 only: fine | coarse");
-    app->add_option("--dataset-json", spec, "the data set as a JSON object or a file holding one (overrides the flags)");
+    app->add_option("--dataset-json", spec,
+                    "the data set as a JSON object or a file holding one (overrides the flags)");
     app->add_option("--subset", subset_mode, "none | first | per_class")->capture_default_str();
     app->add_option("--subset-train", subset_train, "first: sample count; per_class: samples per class");
     app->add_option("--subset-test", subset_test, "the same for the test split");
@@ -64,8 +66,12 @@ struct DatasetFlags {
       if (!path.empty()) j["path"] = path;
       if (!labels.empty()) j["labels"] = labels;
       if (name == "synthetic") {
-        j.update({{"train_size", syn_train}, {"test_size", syn_test}, {"channels", syn_channels},
-                  {"height", syn_size}, {"width", syn_size}, {"classes", syn_classes}});
+        j.update({{"train_size", syn_train},
+                  {"test_size", syn_test},
+                  {"channels", syn_channels},
+                  {"height", syn_size},
+                  {"width", syn_size},
+                  {"classes", syn_classes}});
       }
       if (subset_mode != "none") {
         j["subset"] = {{"mode", subset_mode}, {"train", subset_train}, {"test", subset_test}};
@@ -93,8 +99,9 @@ int cmd_info(bool as_json) {
               env["mpi_standard"].get<std::string>().c_str());
   if (env["gpu_usable"].get<bool>()) {
     for (const auto& g : env["gpus"]) {
-      std::printf("  GPU %d         %s, %.1f GiB, sm_%s\n", g["index"].get<int>(), g["name"].get<std::string>().c_str(),
-                  g["memory_gib"].get<double>(), g["capability"].get<std::string>().c_str());
+      std::printf("  GPU %d         %s, %.1f GiB, sm_%s\n", g["index"].get<int>(),
+                  g["name"].get<std::string>().c_str(), g["memory_gib"].get<double>(),
+                  g["capability"].get<std::string>().c_str());
     }
   } else {
     std::printf("  GPU           none usable: training runs on the CPU\n");
@@ -102,8 +109,9 @@ int cmd_info(bool as_json) {
   const auto& t = env["threads"];
   std::printf("  threads       %d intra-op, %d inter-op, %u hardware, OMP_NUM_THREADS=%s\n",
               t["intra_op"].get<int>(), t["inter_op"].get<int>(), t["hardware"].get<unsigned>(),
-              t["OMP_NUM_THREADS"].get<std::string>().empty() ? "(unset)"
-                                                              : t["OMP_NUM_THREADS"].get<std::string>().c_str());
+              t["OMP_NUM_THREADS"].get<std::string>().empty()
+                  ? "(unset)"
+                  : t["OMP_NUM_THREADS"].get<std::string>().c_str());
   std::printf("  host          %s\n", env["host"].get<std::string>().c_str());
   return 0;
 }
@@ -152,9 +160,10 @@ int cmd_data(const DatasetFlags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"harness " ACM_VERSION
-               " — train image classifiers with Mixup / CutMix / Attentive CutMix, data-parallel under mpirun, "
-               "and reproduce the Attentive CutMix study (Walawalkar et al., ICASSP 2020)."};
+  CLI::App app{
+      "harness " ACM_VERSION
+      " — train image classifiers with Mixup / CutMix / Attentive CutMix, data-parallel under mpirun, "
+      "and reproduce the Attentive CutMix study (Walawalkar et al., ICASSP 2020)."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "help for every subcommand");
 
@@ -172,15 +181,17 @@ int main(int argc, char** argv) {
   models_cmd->add_option("--stem", stem, "imagenet | cifar, for --params")->capture_default_str();
 
   DatasetFlags data_flags;
-  auto* data_cmd = app.add_subcommand("data", "Load and validate a data set; print its size, statistics and labels");
+  auto* data_cmd =
+      app.add_subcommand("data", "Load and validate a data set; print its size, statistics and labels");
   data_flags.add(data_cmd);
 
   DatasetFlags smoke_flags;
   acm::harness::SmokeOptions so;
   std::string smoke_stem = "cifar", smoke_init = "kaiming";
   so.model_spec.width = 16;  // a small ResNet that trains on 2 CPU cores in minutes
-  auto* smoke = app.add_subcommand("smoke", "Data/model smoke run: a few SGD steps through the full pipeline, then "
-                                            "test accuracy (no files written)");
+  auto* smoke = app.add_subcommand("smoke",
+                                   "Data/model smoke run: a few SGD steps through the full pipeline, then "
+                                   "test accuracy (no files written)");
   smoke_flags.add(smoke);
   smoke->add_option("--model", so.model, "registry name (see `harness models`)")->capture_default_str();
   smoke->add_option("--stem", smoke_stem, "imagenet | cifar")->capture_default_str();
@@ -190,7 +201,8 @@ int main(int argc, char** argv) {
   smoke->add_option("--batch-size", so.batch_size, "images per step")->capture_default_str();
   smoke->add_option("--lr", so.lr, "learning rate (SGD, momentum 0.9)")->capture_default_str();
   smoke->add_option("--threads", so.threads, "intra-op threads")->capture_default_str();
-  smoke->add_option("--loader-threads", so.loader_threads, "background loader threads")->capture_default_str();
+  smoke->add_option("--loader-threads", so.loader_threads, "background loader threads")
+      ->capture_default_str();
   smoke->add_option("--crop-padding", so.crop_padding, "random crop padding (0: off)")->capture_default_str();
   smoke->add_option("--seed", so.seed, "seed")->capture_default_str();
   smoke->add_option("--device", so.device, "auto | cpu | cuda | cuda:N")->capture_default_str();

@@ -12,7 +12,8 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   return out;
 }
 
-JsonReader::JsonReader(const nlohmann::json& object, std::string path) : object_(object), path_(std::move(path)) {
+JsonReader::JsonReader(const nlohmann::json& object, std::string path)
+    : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
     throw ConfigError(path_ + ": expected a JSON object, found " + std::string(object_.type_name()) + " " +
                       object_.dump().substr(0, 60));
@@ -27,7 +28,8 @@ const nlohmann::json* JsonReader::find(const std::string& key) {
   return it == object_.end() ? nullptr : &*it;
 }
 
-void JsonReader::fail(const std::string& key, const std::string& expected, const nlohmann::json& found) const {
+void JsonReader::fail(const std::string& key, const std::string& expected,
+                      const nlohmann::json& found) const {
   std::string shown = found.dump();
   if (shown.size() > 60) shown = shown.substr(0, 57) + "...";
   throw ConfigError(path_of(key) + ": expected " + expected + ", found " + shown);
@@ -53,7 +55,8 @@ std::string JsonReader::get_choice(const std::string& key, const std::string& fa
   fail(key, "one of " + join(allowed), *v);
 }
 
-std::int64_t JsonReader::get_int(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+std::int64_t JsonReader::get_int(const std::string& key, std::int64_t fallback, std::int64_t min,
+                                 std::int64_t max) {
   const auto* v = find(key);
   if (!v) return fallback;
   const std::string range = "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
@@ -61,8 +64,10 @@ std::int64_t JsonReader::get_int(const std::string& key, std::int64_t fallback, 
   const bool whole_float = v->is_number_float() && std::floor(v->get<double>()) == v->get<double>() &&
                            std::abs(v->get<double>()) < 9e15;
   if (!v->is_number_integer() && !whole_float) fail(key, range, *v);
-  const auto i = v->is_number_integer() ? v->get<std::int64_t>() : static_cast<std::int64_t>(v->get<double>());
-  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) fail(key, range, *v);
+  const auto i =
+      v->is_number_integer() ? v->get<std::int64_t>() : static_cast<std::int64_t>(v->get<double>());
+  if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX))
+    fail(key, range, *v);
   if (i < min || i > max) fail(key, range, *v);
   return i;
 }
@@ -70,7 +75,8 @@ std::int64_t JsonReader::get_int(const std::string& key, std::int64_t fallback, 
 double JsonReader::get_double(const std::string& key, double fallback, double min, double max) {
   const auto* v = find(key);
   if (!v) return fallback;
-  const std::string range = "a number in [" + nlohmann::json(min).dump() + ", " + nlohmann::json(max).dump() + "]";
+  const std::string range =
+      "a number in [" + nlohmann::json(min).dump() + ", " + nlohmann::json(max).dump() + "]";
   if (!v->is_number()) fail(key, range, *v);
   const double d = v->get<double>();
   if (!(d >= min && d <= max)) fail(key, range, *v);

@@ -27,7 +27,8 @@ class JsonReader {
   const std::string& path() const { return path_; }
 
   std::string get_string(const std::string& key, const std::string& fallback);
-  std::string get_choice(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed);
+  std::string get_choice(const std::string& key, const std::string& fallback,
+                         const std::vector<std::string>& allowed);
   std::int64_t get_int(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max);
   double get_double(const std::string& key, double fallback, double min, double max);
   bool get_bool(const std::string& key, bool fallback);
@@ -40,7 +41,8 @@ class JsonReader {
 
  private:
   const nlohmann::json* find(const std::string& key);
-  [[noreturn]] void fail(const std::string& key, const std::string& expected, const nlohmann::json& found) const;
+  [[noreturn]] void fail(const std::string& key, const std::string& expected,
+                         const nlohmann::json& found) const;
 
   const nlohmann::json& object_;
   std::string path_;

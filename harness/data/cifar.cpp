@@ -42,8 +42,8 @@ Dataset read_cifar_file(const std::string& path, int label_bytes, int label_inde
     const std::int64_t whole = size / record;
     fail_at(f.path, whole * record,
             "file size " + std::to_string(size) + " is not a whole number of " + layout + ": record " +
-                std::to_string(whole) + " starting here is truncated, " + std::to_string(record - size % record) +
-                " bytes short");
+                std::to_string(whole) + " starting here is truncated, " +
+                std::to_string(record - size % record) + " bytes short");
   }
   Dataset ds;
   ds.name = name;
@@ -61,7 +61,8 @@ Dataset read_cifar_file(const std::string& path, int label_bytes, int label_inde
     if (y >= num_classes) {
       fail_at(f.path, i * record + label_index,
               "record " + std::to_string(i) + ": label " + std::to_string(y) + " outside 0.." +
-                  std::to_string(num_classes - 1) + " (is this the right CIFAR variant? expected " + layout + ")");
+                  std::to_string(num_classes - 1) + " (is this the right CIFAR variant? expected " + layout +
+                  ")");
     }
     ds.labels[static_cast<std::size_t>(i)] = y;
     std::copy_n(r + label_bytes, kPixels, ds.images.data() + i * kPixels);
@@ -71,15 +72,16 @@ Dataset read_cifar_file(const std::string& path, int label_bytes, int label_inde
 
 DatasetSplits load_cifar10_dir(const std::string& dir_in) {
   const std::string dir = resolve_dir(dir_in, "data_batch_1.bin", "cifar-10-batches-bin");
-  const std::string why = "CIFAR-10 binary version expects data_batch_1.bin .. data_batch_5.bin and test_batch.bin";
+  const std::string why =
+      "CIFAR-10 binary version expects data_batch_1.bin .. data_batch_5.bin and test_batch.bin";
   std::vector<Dataset> parts;
   for (int b = 1; b <= 5; ++b) {
     const std::string p = find_plain_or_gz(dir + "/data_batch_" + std::to_string(b) + ".bin", why);
     parts.push_back(read_cifar_file(p, 1, 0, 10, "cifar10/train"));
     if (parts.back().size() != parts.front().size()) {
       throw DataError("image counts disagree between CIFAR-10 batches: " + p + " holds " +
-                      std::to_string(parts.back().size()) + " records but " + parts.front().source + " holds " +
-                      std::to_string(parts.front().size()));
+                      std::to_string(parts.back().size()) + " records but " + parts.front().source +
+                      " holds " + std::to_string(parts.front().size()));
     }
   }
   DatasetSplits s;

@@ -12,8 +12,8 @@ namespace acm::data {
 
 enum class Cifar100Labels { kFine, kCoarse };
 
-// One CIFAR binary file. `label_bytes` is 1 (CIFAR-10) or 2 (CIFAR-100); `label_index` picks which label byte is
-// the label; `num_classes` bounds it.
+// One CIFAR binary file. `label_bytes` is 1 (CIFAR-10) or 2 (CIFAR-100); `label_index` picks which label byte
+// is the label; `num_classes` bounds it.
 Dataset read_cifar_file(const std::string& path, int label_bytes, int label_index, std::int64_t num_classes,
                         const std::string& name);
 

@@ -61,8 +61,8 @@ Dataset take(const Dataset& ds, const std::vector<std::int64_t>& keep, const std
 Dataset subset_first(const Dataset& ds, std::int64_t k) {
   if (k <= 0) throw DataError(ds.name + ": subset size must be positive, got " + std::to_string(k));
   if (k > ds.size()) {
-    throw DataError(ds.name + ": subset of the first " + std::to_string(k) + " samples asked, but it has only " +
-                    std::to_string(ds.size()));
+    throw DataError(ds.name + ": subset of the first " + std::to_string(k) +
+                    " samples asked, but it has only " + std::to_string(ds.size()));
   }
   std::vector<std::int64_t> keep(static_cast<std::size_t>(k));
   std::iota(keep.begin(), keep.end(), 0);

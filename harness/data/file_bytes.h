@@ -8,8 +8,8 @@
 namespace acm::data {
 
 struct FileBytes {
-  std::string path;             // the file actually read
-  bool gzipped = false;         // true when `path` held a gzip stream that was inflated
+  std::string path;                 // the file actually read
+  bool gzipped = false;             // true when `path` held a gzip stream that was inflated
   std::vector<std::uint8_t> bytes;  // decompressed content
 };
 

@@ -19,9 +19,10 @@ struct IdxArray {
 // Reads an unsigned-byte IDX file with `expected_ndim` dimensions, validating magic, header and data size.
 IdxArray read_idx(const std::string& path, int expected_ndim);
 
-// Pairs an images file (N×H×W) with a labels file (N), checking that counts agree and labels are < num_classes.
-Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path, std::int64_t num_classes,
-                      const std::string& name);
+// Pairs an images file (N×H×W) with a labels file (N), checking that counts agree and labels are <
+// num_classes.
+Dataset load_idx_pair(const std::string& images_path, const std::string& labels_path,
+                      std::int64_t num_classes, const std::string& name);
 
 // The standard file names in `dir` (train-images-idx3-ubyte[.gz], ..., t10k-labels-idx1-ubyte[.gz]).
 DatasetSplits load_mnist_dir(const std::string& dir, const std::string& name);

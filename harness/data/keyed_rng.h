@@ -33,7 +33,8 @@ class KeyedRng {
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
   // Uniform integer in [0, n); n > 0. Multiply-shift: bias below 2^-32 for the sizes used here.
   std::int64_t below(std::int64_t n) {
-    return static_cast<std::int64_t>((static_cast<unsigned __int128>(next_u64()) * static_cast<std::uint64_t>(n)) >> 64);
+    return static_cast<std::int64_t>(
+        (static_cast<unsigned __int128>(next_u64()) * static_cast<std::uint64_t>(n)) >> 64);
   }
   bool bernoulli(double p) { return uniform() < p; }
   double normal() {  // Box–Muller; one value per call keeps the draw count per sample fixed

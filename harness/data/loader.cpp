@@ -20,7 +20,9 @@ std::vector<std::int64_t> epoch_order(std::int64_t n, std::uint64_t seed, std::i
 }
 
 Loader::Loader(const Dataset& ds, LoaderOptions options)
-    : ds_(ds), options_(std::move(options)), transform_(options_.transform, ds.channels, ds.height, ds.width) {
+    : ds_(ds),
+      options_(std::move(options)),
+      transform_(options_.transform, ds.channels, ds.height, ds.width) {
   if (options_.batch_size <= 0) throw std::invalid_argument("batch size must be positive");
   if (options_.threads < 0) throw std::invalid_argument("loader threads must be >= 0");
   if (options_.prefetch < 1) options_.prefetch = 1;
@@ -56,7 +58,8 @@ void Loader::start_epoch(std::int64_t epoch, std::vector<std::int64_t> sample_id
   work_cv_.notify_all();
 }
 
-Batch Loader::assemble(std::int64_t epoch, std::int64_t number, const std::int64_t* ids, std::int64_t count) const {
+Batch Loader::assemble(std::int64_t epoch, std::int64_t number, const std::int64_t* ids,
+                       std::int64_t count) const {
   Batch b;
   b.epoch = epoch;
   b.number = number;
@@ -85,14 +88,16 @@ Batch Loader::assemble(std::int64_t epoch, std::int64_t number, const std::int64
 
 Batch Loader::build(std::int64_t number) const {
   const std::int64_t begin = number * options_.batch_size;
-  const std::int64_t count = std::min<std::int64_t>(options_.batch_size, static_cast<std::int64_t>(ids_.size()) - begin);
+  const std::int64_t count =
+      std::min<std::int64_t>(options_.batch_size, static_cast<std::int64_t>(ids_.size()) - begin);
   return assemble(epoch_, number, ids_.data() + begin, count);
 }
 
 void Loader::worker_loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    work_cv_.wait(lock, [&] { return stop_ || (claimed_ < total_ && claimed_ < returned_ + options_.prefetch); });
+    work_cv_.wait(lock,
+                  [&] { return stop_ || (claimed_ < total_ && claimed_ < returned_ + options_.prefetch); });
     if (stop_) return;
     const std::int64_t number = claimed_++;
     ++in_flight_;

@@ -1,7 +1,7 @@
 // A batch loader whose background threads assemble and transform batches ahead of the training loop.
 //
-// Batches come out in order whatever the thread count; every random draw is keyed on (seed, epoch, sample index)
-// (see keyed_rng.h), so the same seed gives the same batches with 0, 1 or 8 threads.
+// Batches come out in order whatever the thread count; every random draw is keyed on (seed, epoch, sample
+// index) (see keyed_rng.h), so the same seed gives the same batches with 0, 1 or 8 threads.
 #pragma once
 
 #include <ATen/core/Tensor.h>

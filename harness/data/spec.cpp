@@ -23,15 +23,18 @@ DatasetSpec parse_dataset_spec(config::JsonReader& r) {
     y.noise = r.get_double("noise", y.noise, 0.0, 10.0);
     y.seed = static_cast<std::uint64_t>(r.get_int("seed", 0, 0, INT64_MAX));
   } else if (s.path.empty()) {
-    throw ConfigError(r.path_of("path") + ": required for dataset '" + s.name + "' (the folder holding its files)");
+    throw ConfigError(r.path_of("path") + ": required for dataset '" + s.name +
+                      "' (the folder holding its files)");
   }
   auto sub = r.child("subset");
   s.subset.mode = sub.get_choice("mode", "none", {"none", "first", "per_class"});
   s.subset.train = sub.get_int("train", 0, 0, INT64_MAX);
   s.subset.test = sub.get_int("test", 0, 0, INT64_MAX);
-  if (s.subset.mode == "per_class") s.subset.seed = static_cast<std::uint64_t>(sub.get_int("seed", 0, 0, INT64_MAX));
+  if (s.subset.mode == "per_class")
+    s.subset.seed = static_cast<std::uint64_t>(sub.get_int("seed", 0, 0, INT64_MAX));
   if (s.subset.mode != "none" && s.subset.train == 0 && s.subset.test == 0) {
-    throw ConfigError(sub.path() + ": mode '" + s.subset.mode + "' needs a positive 'train' and/or 'test' count");
+    throw ConfigError(sub.path() + ": mode '" + s.subset.mode +
+                      "' needs a positive 'train' and/or 'test' count");
   }
   sub.finish();
   r.finish();
@@ -42,8 +45,13 @@ nlohmann::json to_json(const DatasetSpec& s) {
   nlohmann::json j{{"name", s.name}};
   if (s.name == "synthetic") {
     const auto& y = s.synthetic;
-    j.update({{"train_size", y.train_size}, {"test_size", y.test_size}, {"channels", y.channels},
-              {"height", y.height}, {"width", y.width}, {"classes", y.num_classes}, {"noise", y.noise},
+    j.update({{"train_size", y.train_size},
+              {"test_size", y.test_size},
+              {"channels", y.channels},
+              {"height", y.height},
+              {"width", y.width},
+              {"classes", y.num_classes},
+              {"noise", y.noise},
               {"seed", y.seed}});
   } else {
     j["path"] = s.path;
@@ -75,7 +83,8 @@ DatasetSplits load_dataset(const DatasetSpec& s) {
   } else if (s.name == "cifar10") {
     splits = load_cifar10_dir(s.path);
   } else if (s.name == "cifar100") {
-    splits = load_cifar100_dir(s.path, s.labels == "coarse" ? Cifar100Labels::kCoarse : Cifar100Labels::kFine);
+    splits =
+        load_cifar100_dir(s.path, s.labels == "coarse" ? Cifar100Labels::kCoarse : Cifar100Labels::kFine);
   } else {
     throw ConfigError("unknown dataset '" + s.name + "'");
   }

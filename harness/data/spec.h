@@ -19,7 +19,7 @@ struct SubsetSpec {
   std::string mode = "none";  // none | first | per_class
   std::int64_t train = 0;     // first: sample count; per_class: samples per class; 0 keeps the split whole
   std::int64_t test = 0;
-  std::uint64_t seed = 0;     // per_class only
+  std::uint64_t seed = 0;  // per_class only
 };
 
 struct DatasetSpec {
@@ -33,7 +33,8 @@ struct DatasetSpec {
 DatasetSpec parse_dataset_spec(config::JsonReader& r);
 nlohmann::json to_json(const DatasetSpec& spec);
 
-// Loads (or generates) both splits and applies the subset. Errors are DataError (files) or ConfigError (spec).
+// Loads (or generates) both splits and applies the subset. Errors are DataError (files) or ConfigError
+// (spec).
 DatasetSplits load_dataset(const DatasetSpec& spec);
 
 }  // namespace acm::data

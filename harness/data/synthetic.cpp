@@ -36,14 +36,17 @@ Dataset make_split(const SyntheticSpec& s, std::int64_t n, std::uint64_t split, 
     std::uint8_t* img = ds.image(i);
     for (std::int64_t ch = 0; ch < s.channels; ++ch) {
       const double tint =
-          s.channels == 1 ? 1.0
-                          : 0.65 + 0.35 * std::cos(2 * kPi * (static_cast<double>(c) / static_cast<double>(s.num_classes) +
-                                                             static_cast<double>(ch) / static_cast<double>(s.channels)));
+          s.channels == 1
+              ? 1.0
+              : 0.65 + 0.35 * std::cos(2 * kPi *
+                                       (static_cast<double>(c) / static_cast<double>(s.num_classes) +
+                                        static_cast<double>(ch) / static_cast<double>(s.channels)));
       for (std::int64_t y = 0; y < s.height; ++y) {
         for (std::int64_t x = 0; x < s.width; ++x) {
           const double u = (static_cast<double>(x) / static_cast<double>(s.width)) * ca +
                            (static_cast<double>(y) / static_cast<double>(s.height)) * sa;
-          const double v = 0.5 + tint * contrast * std::sin(2 * kPi * freq * u + phase) + s.noise * rng.normal();
+          const double v =
+              0.5 + tint * contrast * std::sin(2 * kPi * freq * u + phase) + s.noise * rng.normal();
           img[(ch * s.height + y) * s.width + x] =
               static_cast<std::uint8_t>(std::lround(std::clamp(v, 0.0, 1.0) * 255.0));
         }
@@ -57,7 +60,9 @@ Dataset make_split(const SyntheticSpec& s, std::int64_t n, std::uint64_t split, 
 
 DatasetSplits make_synthetic(const SyntheticSpec& s) {
   auto positive = [](std::int64_t v, const char* what) {
-    if (v <= 0) throw std::invalid_argument(std::string("synthetic data: ") + what + " must be positive, got " + std::to_string(v));
+    if (v <= 0)
+      throw std::invalid_argument(std::string("synthetic data: ") + what + " must be positive, got " +
+                                  std::to_string(v));
   };
   positive(s.train_size, "train_size");
   positive(s.test_size, "test_size");

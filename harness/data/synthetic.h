@@ -1,7 +1,7 @@
-// A deterministic synthetic data set whose classes are learnable: each class is an oriented grating with its own
-// angle, spatial frequency and colour tint, drawn at a random phase and contrast, under Gaussian pixel noise.
-// Sample i of a split has class i % classes and is a pure function of (seed, split, i): any size, channels and
-// classes, no files.
+// A deterministic synthetic data set whose classes are learnable: each class is an oriented grating with its
+// own angle, spatial frequency and colour tint, drawn at a random phase and contrast, under Gaussian pixel
+// noise. Sample i of a split has class i % classes and is a pure function of (seed, split, i): any size,
+// channels and classes, no files.
 #pragma once
 
 #include <cstdint>

@@ -8,15 +8,17 @@
 
 namespace acm::data {
 
-void validate_transform(const TransformSpec& t, std::int64_t channels, std::int64_t height, std::int64_t width) {
+void validate_transform(const TransformSpec& t, std::int64_t channels, std::int64_t height,
+                        std::int64_t width) {
   if (t.crop_padding < 0 || t.crop_padding > std::min(height, width)) {
     throw std::invalid_argument("crop padding " + std::to_string(t.crop_padding) + " must be in [0, " +
                                 std::to_string(std::min(height, width)) + "]");
   }
-  if (t.mean.size() != t.std.size()) throw std::invalid_argument("normalisation mean and std differ in length");
+  if (t.mean.size() != t.std.size())
+    throw std::invalid_argument("normalisation mean and std differ in length");
   if (!t.mean.empty() && static_cast<std::int64_t>(t.mean.size()) != channels) {
-    throw std::invalid_argument("normalisation has " + std::to_string(t.mean.size()) + " channels, images have " +
-                                std::to_string(channels));
+    throw std::invalid_argument("normalisation has " + std::to_string(t.mean.size()) +
+                                " channels, images have " + std::to_string(channels));
   }
   for (double s : t.std) {
     if (!(s > 0)) throw std::invalid_argument("normalisation std must be > 0, got " + std::to_string(s));
@@ -65,7 +67,8 @@ void SampleTransform::apply(const std::uint8_t* in, const Geometry& g, float* ou
       const std::uint8_t* src = plane + sy * w_;
       // Output columns whose source column x' + ox lies inside the image.
       if (!g.flip) {
-        const std::int64_t lo = std::max<std::int64_t>(0, -g.offset_x), hi = std::min<std::int64_t>(w_, w_ - g.offset_x);
+        const std::int64_t lo = std::max<std::int64_t>(0, -g.offset_x),
+                           hi = std::min<std::int64_t>(w_, w_ - g.offset_x);
         std::fill(row, row + lo, pad);
         for (std::int64_t x = lo; x < hi; ++x) row[x] = lut[src[x + g.offset_x]];
         std::fill(row + std::max(lo, hi), row + w_, pad);

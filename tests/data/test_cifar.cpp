@@ -14,14 +14,10 @@ namespace {
 using testing::Bytes;
 using testing::TempDir;
 
-template <typename Fn>
-void expect_error(Fn fn, std::initializer_list<std::string> parts) {
-  testing::expect_error<DataError>(fn, parts);
-}
-
 void write_cifar10(const std::string& dir, std::uint32_t per_batch, std::uint32_t test) {
   for (int b = 1; b <= 5; ++b) {
-    testing::write_bytes(dir + "/data_batch_" + std::to_string(b) + ".bin", testing::cifar_records(per_batch, 1, {10}));
+    testing::write_bytes(dir + "/data_batch_" + std::to_string(b) + ".bin",
+                         testing::cifar_records(per_batch, 1, {10}));
   }
   testing::write_bytes(dir + "/test_batch.bin", testing::cifar_records(test, 1, {10}));
 }
@@ -53,8 +49,9 @@ TEST(Cifar10, TruncatedRecordNamesOffset) {
   Bytes b = testing::cifar_records(4, 1, {10});
   b.resize(b.size() - 10);
   testing::write_bytes(dir.file("data_batch_3.bin"), b);
-  expect_error([&] { load_cifar10_dir(dir.path()); },
-               {dir.file("data_batch_3.bin"), "offset 9219", "3073-byte records", "record 3", "10 bytes short"});
+  testing::expect_error<DataError>(
+      [&] { load_cifar10_dir(dir.path()); },
+      {dir.file("data_batch_3.bin"), "offset 9219", "3073-byte records", "record 3", "10 bytes short"});
 }
 
 TEST(Cifar10, LabelOutOfRange) {
@@ -63,31 +60,37 @@ TEST(Cifar10, LabelOutOfRange) {
   Bytes b = testing::cifar_records(3, 1, {10});
   b[2 * 3073] = 10;
   testing::write_bytes(dir.file("test_batch.bin"), b);
-  expect_error([&] { load_cifar10_dir(dir.path()); },
-               {dir.file("test_batch.bin"), "offset 6146", "record 2", "label 10 outside 0..9"});
+  testing::expect_error<DataError>(
+      [&] { load_cifar10_dir(dir.path()); },
+      {dir.file("test_batch.bin"), "offset 6146", "record 2", "label 10 outside 0..9"});
 }
 
 TEST(Cifar10, BatchCountsMustAgree) {
   TempDir dir;
   write_cifar10(dir.path(), 4, 3);
   testing::write_bytes(dir.file("data_batch_4.bin"), testing::cifar_records(3, 1, {10}));
-  expect_error([&] { load_cifar10_dir(dir.path()); }, {"disagree", dir.file("data_batch_4.bin"), "3 records", "holds 4"});
+  testing::expect_error<DataError>([&] { load_cifar10_dir(dir.path()); },
+                                   {"disagree", dir.file("data_batch_4.bin"), "3 records", "holds 4"});
 }
 
 TEST(Cifar10, MissingAndEmptyFiles) {
   TempDir dir;
   write_cifar10(dir.path(), 2, 2);
   std::remove(dir.file("data_batch_5.bin").c_str());
-  expect_error([&] { load_cifar10_dir(dir.path()); }, {"missing file", dir.file("data_batch_5.bin"), "data_batch_1.bin .. data_batch_5.bin"});
+  testing::expect_error<DataError>(
+      [&] { load_cifar10_dir(dir.path()); },
+      {"missing file", dir.file("data_batch_5.bin"), "data_batch_1.bin .. data_batch_5.bin"});
   testing::write_bytes(dir.file("data_batch_5.bin"), {});
-  expect_error([&] { load_cifar10_dir(dir.path()); }, {dir.file("data_batch_5.bin"), "empty"});
+  testing::expect_error<DataError>([&] { load_cifar10_dir(dir.path()); },
+                                   {dir.file("data_batch_5.bin"), "empty"});
 }
 
 TEST(Cifar10, Cifar100FileIsRejectedAsWrongFormat) {
   TempDir dir;
   // 3 CIFAR-100 records (3074 bytes each) are not a whole number of CIFAR-10 records.
   testing::write_bytes(dir.file("x.bin"), testing::cifar_records(3, 2, {20, 100}));
-  expect_error([&] { read_cifar_file(dir.file("x.bin"), 1, 0, 10, "cifar10"); }, {"not a whole number of 3073-byte records"});
+  testing::expect_error<DataError>([&] { read_cifar_file(dir.file("x.bin"), 1, 0, 10, "cifar10"); },
+                                   {"not a whole number of 3073-byte records"});
 }
 
 TEST(Cifar100, FineAndCoarseLabels) {
@@ -110,8 +113,9 @@ TEST(Cifar100, CoarseLabelOutOfRange) {
   b[4 * 3074] = 20;  // coarse byte of record 4
   testing::write_bytes(dir.file("train.bin"), b);
   testing::write_bytes(dir.file("test.bin"), testing::cifar_records(5, 2, {20, 100}));
-  expect_error([&] { load_cifar100_dir(dir.path(), Cifar100Labels::kCoarse); },
-               {dir.file("train.bin"), "offset 12296", "record 4", "label 20 outside 0..19"});
+  testing::expect_error<DataError>(
+      [&] { load_cifar100_dir(dir.path(), Cifar100Labels::kCoarse); },
+      {dir.file("train.bin"), "offset 12296", "record 4", "label 20 outside 0..19"});
   // The fine label of that record is fine.
   EXPECT_EQ(load_cifar100_dir(dir.path(), Cifar100Labels::kFine).train.size(), 5);
 }

@@ -12,11 +12,6 @@ namespace {
 using testing::Bytes;
 using testing::TempDir;
 
-template <typename Fn>
-void expect_error(Fn fn, std::initializer_list<std::string> parts) {
-  testing::expect_error<DataError>(fn, parts);
-}
-
 TEST(FileBytes, ReadsPlainAndGzipIdentically) {
   TempDir dir;
   Bytes content;
@@ -41,15 +36,17 @@ TEST(FileBytes, ConcatenatedGzipMembersAreOneStream) {
 
 TEST(FileBytes, MissingFileIsNamed) {
   TempDir dir;
-  expect_error([&] { read_file_bytes(dir.file("nope")); }, {"missing file", dir.file("nope")});
-  expect_error([&] { find_plain_or_gz(dir.file("nope"), "needed for X"); },
-               {dir.file("nope"), dir.file("nope") + ".gz", "needed for X"});
+  testing::expect_error<DataError>([&] { read_file_bytes(dir.file("nope")); },
+                                   {"missing file", dir.file("nope")});
+  testing::expect_error<DataError>([&] { find_plain_or_gz(dir.file("nope"), "needed for X"); },
+                                   {dir.file("nope"), dir.file("nope") + ".gz", "needed for X"});
 }
 
 TEST(FileBytes, EmptyFileIsAnError) {
   TempDir dir;
   testing::write_bytes(dir.file("empty"), {});
-  expect_error([&] { read_file_bytes(dir.file("empty")); }, {dir.file("empty"), "empty (0 bytes)"});
+  testing::expect_error<DataError>([&] { read_file_bytes(dir.file("empty")); },
+                                   {dir.file("empty"), "empty (0 bytes)"});
 }
 
 TEST(FileBytes, CorruptGzipNamesCompressedOffset) {
@@ -59,7 +56,8 @@ TEST(FileBytes, CorruptGzipNamesCompressedOffset) {
   gz[12] ^= 0xFF;  // inside the deflate data, past the 10-byte gzip header
   gz[13] ^= 0xFF;
   testing::write_bytes(dir.file("bad.gz"), gz);
-  expect_error([&] { read_file_bytes(dir.file("bad.gz")); }, {dir.file("bad.gz"), "offset", "corrupt gzip"});
+  testing::expect_error<DataError>([&] { read_file_bytes(dir.file("bad.gz")); },
+                                   {dir.file("bad.gz"), "offset", "corrupt gzip"});
 }
 
 TEST(FileBytes, BadGzipChecksumIsCorrupt) {
@@ -67,7 +65,8 @@ TEST(FileBytes, BadGzipChecksumIsCorrupt) {
   Bytes gz = testing::gzip(Bytes(5000, 7));
   gz[gz.size() - 6] ^= 0x01;  // CRC32 trailer
   testing::write_bytes(dir.file("crc.gz"), gz);
-  expect_error([&] { read_file_bytes(dir.file("crc.gz")); }, {"corrupt gzip", "incorrect data check"});
+  testing::expect_error<DataError>([&] { read_file_bytes(dir.file("crc.gz")); },
+                                   {"corrupt gzip", "incorrect data check"});
 }
 
 TEST(FileBytes, TruncatedGzipIsNamed) {
@@ -77,8 +76,9 @@ TEST(FileBytes, TruncatedGzipIsNamed) {
   Bytes gz = testing::gzip(content);
   gz.resize(gz.size() / 2);
   testing::write_bytes(dir.file("half.gz"), gz);
-  expect_error([&] { read_file_bytes(dir.file("half.gz")); },
-               {dir.file("half.gz"), "truncated gzip", "offset " + std::to_string(gz.size())});
+  testing::expect_error<DataError>(
+      [&] { read_file_bytes(dir.file("half.gz")); },
+      {dir.file("half.gz"), "truncated gzip", "offset " + std::to_string(gz.size())});
 }
 
 }  // namespace

@@ -13,11 +13,6 @@ namespace {
 using testing::Bytes;
 using testing::TempDir;
 
-template <typename Fn>
-void expect_error(Fn fn, std::initializer_list<std::string> parts) {
-  testing::expect_error<DataError>(fn, parts);
-}
-
 TEST(Idx, ReadsPlainAndGzippedFolders) {
   for (bool gz : {false, true}) {
     TempDir dir;
@@ -38,7 +33,8 @@ TEST(Idx, ReadsPlainAndGzippedFolders) {
 
 TEST(Idx, ReadsDebianFashionMnistWhenInstalled) {
   const std::string dir = "/usr/share/datasets/fashion-mnist";
-  if (!file_exists(dir + "/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  if (!file_exists(dir + "/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "dataset-fashion-mnist not installed";
   const DatasetSplits s = load_mnist_dir(dir, "fashion-mnist");
   EXPECT_EQ(s.train.size(), 60000);
   EXPECT_EQ(s.test.size(), 10000);
@@ -49,14 +45,16 @@ TEST(Idx, ReadsDebianFashionMnistWhenInstalled) {
 TEST(Idx, BadMagicIsNotAnIdxFile) {
   TempDir dir;
   testing::write_bytes(dir.file("png"), {0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0});
-  expect_error([&] { read_idx(dir.file("png"), 3); },
-               {dir.file("png"), "offset 0", "bad IDX magic number 0x89504E47", "expected 0x00000803"});
+  testing::expect_error<DataError>(
+      [&] { read_idx(dir.file("png"), 3); },
+      {dir.file("png"), "offset 0", "bad IDX magic number 0x89504E47", "expected 0x00000803"});
 }
 
 TEST(Idx, LabelsFileWhereImagesExpectedSaysDimensions) {
   TempDir dir;
   testing::write_bytes(dir.file("labels"), testing::idx_labels(5, 10));
-  expect_error([&] { read_idx(dir.file("labels"), 3); }, {"offset 3", "has 1 dimensions", "expected 0x00000803"});
+  testing::expect_error<DataError>([&] { read_idx(dir.file("labels"), 3); },
+                                   {"offset 3", "has 1 dimensions", "expected 0x00000803"});
 }
 
 TEST(Idx, UnsupportedElementTypeIsNamed) {
@@ -64,18 +62,20 @@ TEST(Idx, UnsupportedElementTypeIsNamed) {
   Bytes b = testing::idx_labels(4, 10);
   b[2] = 0x0D;
   testing::write_bytes(dir.file("f32"), b);
-  expect_error([&] { read_idx(dir.file("f32"), 1); }, {"offset 2", "float32", "not supported"});
+  testing::expect_error<DataError>([&] { read_idx(dir.file("f32"), 1); },
+                                   {"offset 2", "float32", "not supported"});
 }
 
 TEST(Idx, TruncatedHeaderAndData) {
   TempDir dir;
   Bytes b = testing::idx_images(3, 28, 28);
   testing::write_bytes(dir.file("short"), Bytes(b.begin(), b.begin() + 10));
-  expect_error([&] { read_idx(dir.file("short"), 3); }, {"offset 10", "truncated IDX header", "16 header bytes"});
+  testing::expect_error<DataError>([&] { read_idx(dir.file("short"), 3); },
+                                   {"offset 10", "truncated IDX header", "16 header bytes"});
   b.resize(b.size() - 100);
   testing::write_bytes(dir.file("cut"), b);
-  expect_error([&] { read_idx(dir.file("cut"), 3); },
-               {"offset 16", "3x28x28 = 2352 data bytes", "file has 2252", "truncated"});
+  testing::expect_error<DataError>([&] { read_idx(dir.file("cut"), 3); },
+                                   {"offset 16", "3x28x28 = 2352 data bytes", "file has 2252", "truncated"});
 }
 
 TEST(Idx, TrailingBytesAreRejected) {
@@ -83,7 +83,7 @@ TEST(Idx, TrailingBytesAreRejected) {
   Bytes b = testing::idx_labels(4, 10);
   b.push_back(0);
   testing::write_bytes(dir.file("long"), b);
-  expect_error([&] { read_idx(dir.file("long"), 1); }, {"trailing bytes"});
+  testing::expect_error<DataError>([&] { read_idx(dir.file("long"), 1); }, {"trailing bytes"});
 }
 
 TEST(Idx, TruncatedGzipInsideFolderNamesFile) {
@@ -92,15 +92,17 @@ TEST(Idx, TruncatedGzipInsideFolderNamesFile) {
   Bytes gz = testing::gzip(testing::idx_images(20, 28, 28));
   gz.resize(gz.size() - 30);
   testing::write_bytes(dir.file("train-images-idx3-ubyte.gz"), gz);
-  expect_error([&] { load_mnist_dir(dir.path(), "mnist"); }, {dir.file("train-images-idx3-ubyte.gz"), "truncated gzip"});
+  testing::expect_error<DataError>([&] { load_mnist_dir(dir.path(), "mnist"); },
+                                   {dir.file("train-images-idx3-ubyte.gz"), "truncated gzip"});
 }
 
 TEST(Idx, CountsMustAgreeBetweenImagesAndLabels) {
   TempDir dir;
   testing::write_mnist_dir(dir.path(), 20, 5, false);
   testing::write_bytes(dir.file("train-labels-idx1-ubyte"), testing::idx_labels(19, 10));
-  expect_error([&] { load_mnist_dir(dir.path(), "mnist"); },
-               {"counts disagree", "holds 20 images", "holds 19 labels", dir.file("train-labels-idx1-ubyte")});
+  testing::expect_error<DataError>(
+      [&] { load_mnist_dir(dir.path(), "mnist"); },
+      {"counts disagree", "holds 20 images", "holds 19 labels", dir.file("train-labels-idx1-ubyte")});
 }
 
 TEST(Idx, LabelOutOfRangeNamesRecordAndOffset) {
@@ -109,23 +111,26 @@ TEST(Idx, LabelOutOfRangeNamesRecordAndOffset) {
   Bytes labels = testing::idx_labels(20, 10);
   labels[8 + 7] = 12;
   testing::write_bytes(dir.file("train-labels-idx1-ubyte"), labels);
-  expect_error([&] { load_mnist_dir(dir.path(), "mnist"); },
-               {dir.file("train-labels-idx1-ubyte"), "offset 15", "record 7", "label 12 outside 0..9"});
+  testing::expect_error<DataError>(
+      [&] { load_mnist_dir(dir.path(), "mnist"); },
+      {dir.file("train-labels-idx1-ubyte"), "offset 15", "record 7", "label 12 outside 0..9"});
 }
 
 TEST(Idx, MissingFileNamesBothSpellings) {
   TempDir dir;
   testing::write_mnist_dir(dir.path(), 20, 5, false);
   std::remove(dir.file("t10k-images-idx3-ubyte").c_str());
-  expect_error([&] { load_mnist_dir(dir.path(), "fashion-mnist"); },
-               {"missing file", dir.file("t10k-images-idx3-ubyte"), "t10k-images-idx3-ubyte.gz"});
+  testing::expect_error<DataError>(
+      [&] { load_mnist_dir(dir.path(), "fashion-mnist"); },
+      {"missing file", dir.file("t10k-images-idx3-ubyte"), "t10k-images-idx3-ubyte.gz"});
 }
 
 TEST(Idx, EmptyFileIsAnError) {
   TempDir dir;
   testing::write_mnist_dir(dir.path(), 20, 5, false);
   testing::write_bytes(dir.file("train-labels-idx1-ubyte"), {});
-  expect_error([&] { load_mnist_dir(dir.path(), "mnist"); }, {dir.file("train-labels-idx1-ubyte"), "empty"});
+  testing::expect_error<DataError>([&] { load_mnist_dir(dir.path(), "mnist"); },
+                                   {dir.file("train-labels-idx1-ubyte"), "empty"});
 }
 
 }  // namespace

@@ -33,12 +33,14 @@ TEST(Subset, FirstKeepsTheFirstSamples) {
 
 TEST(Subset, PerClassIsBalancedSeededAndOrdered) {
   const Dataset full = numbered(200, 4);
-  const Dataset a = subset_per_class(full, 6, 1), b = subset_per_class(full, 6, 1), c = subset_per_class(full, 6, 2);
+  const Dataset a = subset_per_class(full, 6, 1), b = subset_per_class(full, 6, 1),
+                c = subset_per_class(full, 6, 2);
   ASSERT_EQ(a.size(), 24);
   for (auto h : label_histogram(a)) EXPECT_EQ(h, 6);
   EXPECT_EQ(a.images, b.images);
   EXPECT_NE(a.images, c.images);
-  for (std::int64_t i = 1; i < a.size(); ++i) EXPECT_LT(a.image(i - 1)[0], a.image(i)[0]);  // original order kept
+  for (std::int64_t i = 1; i < a.size(); ++i)
+    EXPECT_LT(a.image(i - 1)[0], a.image(i)[0]);  // original order kept
   testing::expect_error<DataError>([&] { subset_per_class(numbered(10, 4), 3, 0); },
                                    {"class 2 has only 2 samples", "per-class subset of 3"});
 }
@@ -55,30 +57,56 @@ TEST(DatasetSpec, DefaultsToDebianFashionMnist) {
 }
 
 TEST(DatasetSpec, ErrorsNameThePathAndAllowedValues) {
-  testing::expect_error<ConfigError>([] { parse({{"name", "imagenet21k"}}); },
-                                     {"$.dataset.name", "one of mnist, fashion-mnist, cifar10, cifar100, synthetic",
-                                      "\"imagenet21k\""});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"name", "imagenet21k"}});
+      },
+      {"$.dataset.name", "one of mnist, fashion-mnist, cifar10, cifar100, synthetic", "\"imagenet21k\""});
   testing::expect_error<ConfigError>([] { parse({{"name", "cifar10"}}); }, {"$.dataset.path", "required"});
-  testing::expect_error<ConfigError>([] { parse({{"name", "synthetic"}, {"channels", 0}}); },
-                                     {"$.dataset.channels", "integer in [1, 64]", "found 0"});
-  testing::expect_error<ConfigError>([] { parse({{"name", "synthetic"}, {"classes", 2.5}}); },
-                                     {"$.dataset.classes", "found 2.5"});
-  testing::expect_error<ConfigError>([] { parse({{"name", "cifar100"}, {"path", "/x"}, {"labels", "medium"}}); },
-                                     {"$.dataset.labels", "one of fine, coarse"});
-  testing::expect_error<ConfigError>([] { parse({{"subset", {{"mode", "random"}}}}); },
-                                     {"$.dataset.subset.mode", "one of none, first, per_class"});
-  testing::expect_error<ConfigError>([] { parse({{"subset", {{"mode", "first"}}}}); },
-                                     {"$.dataset.subset", "needs a positive"});
-  testing::expect_error<ConfigError>([] { parse({{"pth", "/x"}}); }, {"$.dataset.pth", "unknown field", "path"});
-  testing::expect_error<ConfigError>([] { parse({{"subset", {{"mode", "first"}, {"train", 3}, {"tran", 1}}}}); },
-                                     {"$.dataset.subset.tran", "unknown field"});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"name", "synthetic"}, {"channels", 0}});
+      },
+      {"$.dataset.channels", "integer in [1, 64]", "found 0"});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"name", "synthetic"}, {"classes", 2.5}});
+      },
+      {"$.dataset.classes", "found 2.5"});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"name", "cifar100"}, {"path", "/x"}, {"labels", "medium"}});
+      },
+      {"$.dataset.labels", "one of fine, coarse"});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"subset", {{"mode", "random"}}}});
+      },
+      {"$.dataset.subset.mode", "one of none, first, per_class"});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"subset", {{"mode", "first"}}}});
+      },
+      {"$.dataset.subset", "needs a positive"});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"pth", "/x"}});
+      },
+      {"$.dataset.pth", "unknown field", "path"});
+  testing::expect_error<ConfigError>(
+      [] {
+        parse({{"subset", {{"mode", "first"}, {"train", 3}, {"tran", 1}}}});
+      },
+      {"$.dataset.subset.tran", "unknown field"});
 }
 
 TEST(DatasetSpec, RoundTripsThroughJson) {
-  const json j = {{"name", "synthetic"}, {"train_size", 40},  {"test_size", 10},
-                  {"channels", 2},       {"height", 8},       {"width", 8},
-                  {"classes", 4},        {"noise", 0.5},      {"seed", 3},
-                  {"subset", {{"mode", "per_class"}, {"train", 5}, {"test", 2}, {"seed", 9}}}};
+  const json j = {
+      {"name", "synthetic"}, {"train_size", 40},
+      {"test_size", 10},     {"channels", 2},
+      {"height", 8},         {"width", 8},
+      {"classes", 4},        {"noise", 0.5},
+      {"seed", 3},           {"subset", {{"mode", "per_class"}, {"train", 5}, {"test", 2}, {"seed", 9}}}};
   const DatasetSpec s = parse(j);
   EXPECT_EQ(to_json(s), j);
   const DatasetSplits d = load_dataset(s);
@@ -90,8 +118,8 @@ TEST(DatasetSpec, RoundTripsThroughJson) {
 TEST(DatasetSpec, LoadsFilesAndAppliesFirstSubset) {
   testing::TempDir dir;
   testing::write_mnist_dir(dir.path(), 40, 20, true);
-  const DatasetSplits d = load_dataset(parse({{"name", "mnist"}, {"path", dir.path()},
-                                               {"subset", {{"mode", "first"}, {"train", 25}}}}));
+  const DatasetSplits d = load_dataset(
+      parse({{"name", "mnist"}, {"path", dir.path()}, {"subset", {{"mode", "first"}, {"train", 25}}}}));
   EXPECT_EQ(d.train.size(), 25);
   EXPECT_EQ(d.test.size(), 20);  // test 0: the split stays whole
 }

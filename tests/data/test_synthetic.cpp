@@ -44,7 +44,8 @@ TEST(Synthetic, SplitsDiffer) {
 // Classes must be learnable: a nearest-class-mean classifier on raw pixels of the class-mean of squared
 // gradients is too weak for gratings with random phase, so use the orientation energy a CNN can see: the mean
 // product of horizontal and vertical differences separates orientations. Here: a class-conditional feature
-// (mean |dx| - mean |dy|) must differ between class 0 (vertical stripes: large |dx|) and class 5 of 10 (horizontal).
+// (mean |dx| - mean |dy|) must differ between class 0 (vertical stripes: large |dx|) and class 5 of 10
+// (horizontal).
 TEST(Synthetic, ClassesCarryASignal) {
   SyntheticSpec s;
   s.train_size = 400;

@@ -21,11 +21,14 @@ Dataset small_dataset(std::int64_t n = 37, std::int64_t c = 3, std::int64_t h = 
   return make_synthetic(s).train;
 }
 
-// Reference for the documented semantics: out(c, y, x) = in(c, y + oy, (flip ? W-1-x : x) + ox), zero outside.
-float reference_pixel(const Dataset& d, std::int64_t i, const TransformSpec& t, const Geometry& g, std::int64_t c,
-                      std::int64_t y, std::int64_t x) {
+// Reference for the documented semantics: out(c, y, x) = in(c, y + oy, (flip ? W-1-x : x) + ox), zero
+// outside.
+float reference_pixel(const Dataset& d, std::int64_t i, const TransformSpec& t, const Geometry& g,
+                      std::int64_t c, std::int64_t y, std::int64_t x) {
   const std::int64_t sy = y + g.offset_y, sx = (g.flip ? d.width - 1 - x : x) + g.offset_x;
-  const int v = (sy < 0 || sy >= d.height || sx < 0 || sx >= d.width) ? 0 : d.image(i)[(c * d.height + sy) * d.width + sx];
+  const int v = (sy < 0 || sy >= d.height || sx < 0 || sx >= d.width)
+                    ? 0
+                    : d.image(i)[(c * d.height + sy) * d.width + sx];
   const double mean = t.mean.empty() ? 0.0 : t.mean[c], sd = t.std.empty() ? 1.0 : t.std[c];
   return static_cast<float>((v / 255.0 - mean) / sd);
 }
@@ -69,7 +72,8 @@ TEST(Transforms, DrawsAreKeyedAndCoverTheRange) {
   std::set<int> offsets;
   int flips = 0, epoch_changes = 0;
   for (std::uint64_t i = 0; i < 2000; ++i) {
-    const Geometry a = draw_geometry(spec, 7, 1, i), b = draw_geometry(spec, 7, 1, i), c = draw_geometry(spec, 7, 2, i);
+    const Geometry a = draw_geometry(spec, 7, 1, i), b = draw_geometry(spec, 7, 1, i),
+                   c = draw_geometry(spec, 7, 2, i);
     ASSERT_EQ(a.offset_y, b.offset_y);
     ASSERT_EQ(a.offset_x, b.offset_x);
     ASSERT_EQ(a.flip, b.flip);
@@ -100,7 +104,8 @@ TEST(Transforms, RejectsBadSpecs) {
 }
 
 TEST(EpochOrder, IsAPermutationKeyedOnSeedAndEpoch) {
-  const auto a = epoch_order(1000, 3, 0, true), b = epoch_order(1000, 3, 0, true), c = epoch_order(1000, 3, 1, true);
+  const auto a = epoch_order(1000, 3, 0, true), b = epoch_order(1000, 3, 0, true),
+             c = epoch_order(1000, 3, 1, true);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, c);
   std::vector<std::int64_t> sorted = a;
@@ -166,7 +171,8 @@ TEST(Loader, BatchesFollowTheOrderAndKeepGeometry) {
       EXPECT_EQ(b.geometry[i][1].item<int>(), g.offset_x);
       EXPECT_EQ(b.geometry[i][2].item<int>(), g.flip);
       t.apply(d.image(id), g, expect.data());
-      EXPECT_TRUE(at::equal(b.images[i].flatten(), at::from_blob(expect.data(), {d.image_bytes()}, at::kFloat)));
+      EXPECT_TRUE(
+          at::equal(b.images[i].flatten(), at::from_blob(expect.data(), {d.image_bytes()}, at::kFloat)));
     }
   }
   EXPECT_EQ(pos, ids.size());

@@ -8,23 +8,27 @@ namespace acm::models {
 namespace {
 
 TEST(Registry, ListsWithWildcards) {
-  EXPECT_EQ(list_models("*"), (std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}));
+  EXPECT_EQ(list_models("*"),
+            (std::vector<std::string>{"resnet18", "resnet34", "resnet50", "resnet101", "resnet152"}));
   EXPECT_EQ(list_models("resnet1*"), (std::vector<std::string>{"resnet18", "resnet101", "resnet152"}));
   EXPECT_EQ(list_models("resnet?4"), (std::vector<std::string>{"resnet34"}));
   EXPECT_TRUE(list_models("densenet*").empty());
 }
 
 TEST(Registry, UnknownNameIsLoudAndHelpful) {
-  testing::expect_error<std::invalid_argument>([] { create("resnet19", ModelSpec{}); },
-                                               {"unknown model 'resnet19'", "did you mean resnet18",
-                                                "known models: resnet18, resnet34, resnet50, resnet101, resnet152"});
+  testing::expect_error<std::invalid_argument>(
+      [] { create("resnet19", ModelSpec{}); },
+      {"unknown model 'resnet19'", "did you mean resnet18",
+       "known models: resnet18, resnet34, resnet50, resnet101, resnet152"});
 }
 
 TEST(Registry, StemAndInitNamesAreValidated) {
   EXPECT_EQ(stem_from_string("cifar"), Stem::kCifar);
   EXPECT_EQ(init_from_string("xavier_normal"), Init::kXavierNormal);
-  testing::expect_error<std::invalid_argument>([] { stem_from_string("tiny"); }, {"'tiny'", "imagenet, cifar"});
-  testing::expect_error<std::invalid_argument>([] { init_from_string("he"); }, {"'he'", "kaiming, xavier_normal"});
+  testing::expect_error<std::invalid_argument>([] { stem_from_string("tiny"); },
+                                               {"'tiny'", "imagenet, cifar"});
+  testing::expect_error<std::invalid_argument>([] { init_from_string("he"); },
+                                               {"'he'", "kaiming, xavier_normal"});
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// The architectures are torchvision's, not just the parameter counts: torchvision models exported by the venv's
-// Python, converted by scripts/convert_torchvision.py and loaded here give the same eval-mode logits.
+// The architectures are torchvision's, not just the parameter counts: torchvision models exported by the
+// venv's Python, converted by scripts/convert_torchvision.py and loaded here give the same eval-mode logits.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -41,7 +41,8 @@ class TorchvisionMatch : public ::testing::Test {
     const double err = (logits - io["logits"]).abs().max().item<double>();
     EXPECT_LE(err, 1e-4 * scale) << arch << ": max |Δlogit| " << err << " vs max |logit| " << scale;
     EXPECT_EQ(feats.sizes(), io["features"].sizes());
-    EXPECT_LE((feats - io["features"]).abs().max().item<double>(), 1e-4 * io["features"].abs().max().item<double>());
+    EXPECT_LE((feats - io["features"]).abs().max().item<double>(),
+              1e-4 * io["features"].abs().max().item<double>());
     EXPECT_TRUE(torch::equal(logits.argmax(1), io["logits"].argmax(1))) << "same predictions";
   }
 

@@ -14,11 +14,6 @@ namespace {
 
 using acm::testing::TempDir;
 
-template <typename Fn>
-void expect_error(Fn fn, std::initializer_list<std::string> parts) {
-  acm::testing::expect_error<WeightsError>(fn, parts);
-}
-
 ModelSpec small() {
   ModelSpec s;
   s.num_classes = 3;
@@ -85,20 +80,25 @@ TEST(Weights, BadFilesNameFileAndPlace) {
   write_safetensors(dir.file("ok"), f);
   const auto bytes = slurp(dir.file("ok"));
 
-  expect_error([&] { read_safetensors(dir.file("missing")); }, {dir.file("missing"), "cannot open"});
+  acm::testing::expect_error<WeightsError>([&] { read_safetensors(dir.file("missing")); },
+                                           {dir.file("missing"), "cannot open"});
   spit(dir.file("tiny"), {1, 2, 3});
-  expect_error([&] { read_safetensors(dir.file("tiny")); }, {dir.file("tiny"), "offset 0", "shorter than the 8-byte"});
+  acm::testing::expect_error<WeightsError>([&] { read_safetensors(dir.file("tiny")); },
+                                           {dir.file("tiny"), "offset 0", "shorter than the 8-byte"});
   std::vector<char> huge = bytes;
   huge[5] = 1;
   spit(dir.file("huge"), huge);
-  expect_error([&] { read_safetensors(dir.file("huge")); }, {"offset 0", "header length", "exceeds the file"});
+  acm::testing::expect_error<WeightsError>([&] { read_safetensors(dir.file("huge")); },
+                                           {"offset 0", "header length", "exceeds the file"});
   std::vector<char> cut(bytes.begin(), bytes.end() - 8);
   spit(dir.file("cut"), cut);
-  expect_error([&] { read_safetensors(dir.file("cut")); }, {dir.file("cut"), "'w'", "outside the data section", "truncated"});
+  acm::testing::expect_error<WeightsError>([&] { read_safetensors(dir.file("cut")); },
+                                           {dir.file("cut"), "'w'", "outside the data section", "truncated"});
   std::vector<char> garbled = bytes;
   garbled[8] = 'x';
   spit(dir.file("garbled"), garbled);
-  expect_error([&] { read_safetensors(dir.file("garbled")); }, {"offset 8", "not valid JSON"});
+  acm::testing::expect_error<WeightsError>([&] { read_safetensors(dir.file("garbled")); },
+                                           {"offset 8", "not valid JSON"});
 }
 
 TEST(Weights, MismatchedModelIsExplained) {
@@ -107,11 +107,14 @@ TEST(Weights, MismatchedModelIsExplained) {
   ModelSpec other = small();
   other.num_classes = 4;
   Classifier m = create("resnet18", other);
-  expect_error([&] { load_module_state(*m, read_safetensors(dir.file("r18")), dir.file("r18")); },
-               {dir.file("r18"), "shape mismatch", "fc.weight (file [3, 32], model [4, 32])", "fc.bias (file [3], model [4])"});
+  acm::testing::expect_error<WeightsError>(
+      [&] { load_module_state(*m, read_safetensors(dir.file("r18")), dir.file("r18")); },
+      {dir.file("r18"), "shape mismatch", "fc.weight (file [3, 32], model [4, 32])",
+       "fc.bias (file [3], model [4])"});
   Classifier r34 = create("resnet34", small());
-  expect_error([&] { load_module_state(*r34, read_safetensors(dir.file("r18")), "r18 file"); },
-               {"r18 file", "missing from the file", "layer1.2.bn1.weight", "in all)"});
+  acm::testing::expect_error<WeightsError>(
+      [&] { load_module_state(*r34, read_safetensors(dir.file("r18")), "r18 file"); },
+      {"r18 file", "missing from the file", "layer1.2.bn1.weight", "in all)"});
 }
 
 }  // namespace
