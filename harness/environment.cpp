@@ -63,6 +63,7 @@ nlohmann::json environment_info() {
   MPI_Get_version(&mpi_major, &mpi_minor);
   return {
       {"acm_version", ACM_VERSION},
+      {"git_commit", ACM_GIT_COMMIT},
       {"libtorch", TORCH_VERSION},
       {"cuda_compiled", compiled(&at::CUDAHooksInterface::versionCUDART, cuda_version)},
       {"cudnn", compiled(&at::CUDAHooksInterface::versionCuDNN, cudnn_version)},

@@ -42,4 +42,13 @@ Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& la
 // Runs a shell command; returns its exit status and captures stdout+stderr in `output`.
 int run_command(const std::string& command, std::string* output);
 
+// Starts argv[0] with stdout and stderr going to `log_path`; returns its pid.
+int spawn(const std::vector<std::string>& argv, const std::string& log_path);
+// Waits for the child: its exit code, or 128 + signal when a signal ended it.
+int wait_exit(int pid);
+// Polls `path` until it contains `text`; false after `timeout_s`.
+bool wait_for_text(const std::string& path, const std::string& text, double timeout_s);
+std::string read_text(const std::string& path);
+bool exists(const std::string& path);
+
 }  // namespace acm::testing

@@ -12,6 +12,8 @@
 #include "harness/data/spec.h"
 #include "harness/environment.h"
 #include "harness/smoke.h"
+#include "harness/train/signals.h"
+#include "harness/train/trainer.h"
 #include "models/registry.h"
 #include "models/weights.h"
 
@@ -82,6 +84,38 @@ struct DatasetFlags {
     return acm::data::parse_dataset_spec(r);
   }
 };
+
+json read_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw acm::config::ConfigError(path + ": cannot read config file");
+  try {
+    return json::parse(in);
+  } catch (const json::exception& e) {
+    throw acm::config::ConfigError(path + ": not valid JSON: " + e.what());
+  }
+}
+
+int cmd_train(const std::string& config_path, const std::vector<std::string>& sets, const std::string& out,
+              bool resume, bool quiet, std::int64_t stop_after) {
+  json j = json::object();
+  std::string where = "flags";
+  if (!config_path.empty()) {
+    j = read_config_file(config_path);
+    where = config_path;
+  } else if (resume) {
+    j = acm::train::read_saved_config(out);
+    where = out + "/config.json";
+  }
+  for (const auto& s : sets) acm::train::apply_override(j, s);
+  if (!sets.empty()) where += " (with --set)";
+  const acm::train::RunConfig config = acm::train::parse_run_config(j, where);
+  switch (acm::train::run_training(config, {out, resume, quiet, stop_after})) {
+    case acm::train::Outcome::kCompleted: return 0;
+    case acm::train::Outcome::kInterrupted: return acm::train::kExitInterrupted;
+    case acm::train::Outcome::kFailed: return 1;
+  }
+  return 1;
+}
 
 int cmd_info(bool as_json) {
   const json env = acm::harness::environment_info();
@@ -160,6 +194,8 @@ int cmd_data(const DatasetFlags& flags) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Line-buffered even into a file: a cluster job's log shows each line as it happens.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   CLI::App app{
       "harness " ACM_VERSION
       " — train image classifiers with Mixup / CutMix / Attentive CutMix, data-parallel under mpirun, "
@@ -207,11 +243,29 @@ int main(int argc, char** argv) {
   smoke->add_option("--seed", so.seed, "seed")->capture_default_str();
   smoke->add_option("--device", so.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
 
+  std::string train_config, train_out = "runs/train";
+  std::vector<std::string> train_sets;
+  bool train_resume = false, train_quiet = false;
+  std::int64_t train_stop_after = 0;
+  auto* train = app.add_subcommand(
+      "train", "Train one configuration; writes config.json, checkpoint.safetensors and result.json to --out. Exit "
+               "codes: 0 completed, 1 failed (result says why), 2 bad config, 75 stopped by SIGTERM/SIGUSR1 "
+               "(resume with --resume)");
+  train->add_option("--config", train_config, "run config (JSON file); fields documented in the README");
+  train->add_option("--set", train_sets, "override one field: PATH=VALUE, e.g. optimizer.lr=0.05 (repeatable)");
+  train->add_option("--out", train_out, "output folder")->capture_default_str();
+  train->add_flag("--resume", train_resume, "continue from the folder's checkpoint (its config.json unless --config)");
+  train->add_flag("--quiet", train_quiet, "no progress lines");
+  train->add_option("--stop-after", train_stop_after,
+                    "end this sitting once the run has taken STEPS optimizer steps in all: checkpoint, exit 75");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) return cmd_info(info_json);
     if (models_cmd->parsed()) return cmd_models(pattern, params, classes, stem);
     if (data_cmd->parsed()) return cmd_data(data_flags);
+    if (train->parsed()) return cmd_train(train_config, train_sets, train_out, train_resume, train_quiet,
+                                           train_stop_after);
     if (smoke->parsed()) {
       so.dataset = smoke_flags.resolve();
       so.model_spec.stem = acm::models::stem_from_string(smoke_stem);

@@ -1,6 +1,7 @@
 #include "harness/config/json_reader.h"
 
 #include <cmath>
+#include <cstdio>
 
 namespace acm::config {
 
@@ -75,8 +76,12 @@ std::int64_t JsonReader::get_int(const std::string& key, std::int64_t fallback, 
 double JsonReader::get_double(const std::string& key, double fallback, double min, double max) {
   const auto* v = find(key);
   if (!v) return fallback;
-  const std::string range =
-      "a number in [" + nlohmann::json(min).dump() + ", " + nlohmann::json(max).dump() + "]";
+  auto num = [](double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", x);
+    return std::string(buf);
+  };
+  const std::string range = "a number in [" + num(min) + ", " + num(max) + "]";
   if (!v->is_number()) fail(key, range, *v);
   const double d = v->get<double>();
   if (!(d >= min && d <= max)) fail(key, range, *v);

@@ -1,0 +1,77 @@
+#include "harness/train/checkpoint.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <stdexcept>
+
+#include "models/weights.h"
+
+namespace acm::train {
+
+using nlohmann::json;
+
+void save_checkpoint(const std::string& path, const torch::nn::Module& model, const Optimizer& optimizer,
+                     const TrainState& s, const std::string& config_hash) {
+  models::TensorFile f;
+  for (auto& [name, t] : models::module_state(model).tensors) f.tensors.emplace_back("model/" + name, t);
+  for (auto& [name, t] : optimizer.state()) f.tensors.emplace_back("optim/" + name, t);
+  f.tensors.emplace_back("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
+  json history = json::array();
+  for (const auto& m : s.history) history.push_back(to_json(m));
+  const json state = {{"epoch", s.epoch},
+                      {"step_in_epoch", s.step_in_epoch},
+                      {"global_step", s.global_step},
+                      {"optimizer_steps", optimizer.steps()},
+                      {"epoch_loss_sum", s.epoch_loss_sum},
+                      {"epoch_correct", s.epoch_correct},
+                      {"epoch_seen", s.epoch_seen},
+                      {"epoch_seconds", s.epoch_seconds},
+                      {"history", history},
+                      {"timing", s.timing}};
+  f.metadata = {{"format", "acm-checkpoint-v1"}, {"config_hash", config_hash}, {"state", state.dump()}};
+  models::write_safetensors(path, f);
+}
+
+TrainState load_checkpoint(const std::string& path, torch::nn::Module& model, Optimizer& optimizer,
+                           const std::string& config_hash) {
+  models::TensorFile f = models::read_safetensors(path);
+  auto meta = [&](const char* key) {
+    auto it = f.metadata.find(key);
+    if (it == f.metadata.end()) throw std::runtime_error(path + ": not a training checkpoint (no '" + key + "')");
+    return it->second;
+  };
+  if (meta("format") != "acm-checkpoint-v1") throw std::runtime_error(path + ": unknown checkpoint format");
+  if (meta("config_hash") != config_hash) {
+    throw std::runtime_error(path + ": checkpoint was written for another config (hash " + meta("config_hash") +
+                             ", this run " + config_hash + "); resume with the run's own config.json");
+  }
+  models::TensorFile model_part;
+  std::vector<std::pair<std::string, at::Tensor>> optim_part;
+  at::Tensor rng;
+  for (auto& [name, t] : f.tensors) {
+    if (name.rfind("model/", 0) == 0) model_part.tensors.emplace_back(name.substr(6), t);
+    if (name.rfind("optim/", 0) == 0) optim_part.emplace_back(name.substr(6), t);
+    if (name == "rng/cpu") rng = t;
+  }
+  models::load_module_state(model, model_part, path);
+  const json st = json::parse(meta("state"));
+  optimizer.load_state(optim_part, st.at("optimizer_steps").get<std::int64_t>());
+  if (rng.defined()) {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    gen.set_state(rng);
+  }
+  TrainState s;
+  s.epoch = st.at("epoch");
+  s.step_in_epoch = st.at("step_in_epoch");
+  s.global_step = st.at("global_step");
+  s.epoch_loss_sum = st.at("epoch_loss_sum");
+  s.epoch_correct = st.at("epoch_correct");
+  s.epoch_seen = st.at("epoch_seen");
+  s.epoch_seconds = st.at("epoch_seconds");
+  for (const auto& m : st.at("history")) s.history.push_back(epoch_from_json(m));
+  s.timing = st.at("timing").get<std::map<std::string, double>>();
+  return s;
+}
+
+}  // namespace acm::train

@@ -1,0 +1,190 @@
+#include "harness/train/config.h"
+
+#include <cstdio>
+
+#include "harness/config/json_reader.h"
+#include "harness/data/keyed_rng.h"
+#include "models/registry.h"
+
+namespace acm::train {
+
+using config::ConfigError;
+using config::JsonReader;
+using nlohmann::json;
+
+RunConfig parse_run_config(const json& j, const std::string& where) {
+  RunConfig c;
+  JsonReader r(j, where + ":$");
+  {
+    auto d = r.child("dataset");
+    c.dataset = data::parse_dataset_spec(d);
+  }
+  c.model = r.get_string("model", c.model);
+  try {
+    models::find_model(c.model);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(r.path_of("model") + ": " + e.what());
+  }
+  {
+    auto m = r.child("model_options");
+    c.model_spec.stem = models::stem_from_string(m.get_choice("stem", "cifar", {"imagenet", "cifar"}));
+    c.model_spec.width = m.get_int("width", 16, 1, 4096);
+    c.model_spec.init = models::init_from_string(m.get_choice("init", "kaiming", {"kaiming", "xavier_normal"}));
+    m.finish();
+  }
+  c.epochs = r.get_int("epochs", c.epochs, 1, 100000);
+  c.batch_size = r.get_int("batch_size", c.batch_size, 1, 1 << 20);
+  c.eval_batch_size = r.get_int("eval_batch_size", c.eval_batch_size, 1, 1 << 20);
+  {
+    auto o = r.child("optimizer");
+    auto& x = c.optimizer;
+    x.name = o.get_choice("name", x.name, {"sgd", "adam", "adamw"});
+    x.lr = o.get_double("lr", x.lr, 0, 1e3);
+    x.weight_decay = o.get_double("weight_decay", x.name == "adamw" ? 0.01 : x.weight_decay, 0, 10);
+    if (x.name == "sgd") {
+      x.momentum = o.get_double("momentum", x.momentum, 0, 1);
+      x.nesterov = o.get_bool("nesterov", x.nesterov);
+      if (x.nesterov && x.momentum == 0) {
+        throw ConfigError(o.path_of("nesterov") + ": Nesterov momentum needs momentum > 0");
+      }
+    } else {
+      x.beta1 = o.get_double("beta1", x.beta1, 0, 1);
+      x.beta2 = o.get_double("beta2", x.beta2, 0, 1);
+      x.eps = o.get_double("eps", x.eps, 0, 1);
+    }
+    o.finish();
+  }
+  {
+    auto s = r.child("schedule");
+    auto& x = c.schedule;
+    x.name = s.get_choice("name", x.name, {"constant", "step", "cosine", "onecycle"});
+    if (x.name == "onecycle") {
+      x.pct_start = s.get_double("pct_start", x.pct_start, 0, 1);
+      x.div_factor = s.get_double("div_factor", x.div_factor, 1, 1e9);
+      x.final_div_factor = s.get_double("final_div_factor", x.final_div_factor, 1, 1e12);
+      x.cycle_momentum = s.get_bool("cycle_momentum", c.optimizer.name == "sgd");
+      if (x.cycle_momentum && c.optimizer.name != "sgd") {
+        throw ConfigError(s.path_of("cycle_momentum") + ": momentum cycling needs optimizer sgd");
+      }
+      if (x.cycle_momentum) {
+        x.base_momentum = s.get_double("base_momentum", x.base_momentum, 0, 1);
+        x.max_momentum = s.get_double("max_momentum", x.max_momentum, x.base_momentum, 1);
+      }
+    } else {
+      x.cycle_momentum = false;
+      x.warmup_epochs = s.get_double("warmup_epochs", 0, 0, static_cast<double>(c.epochs));
+    }
+    if (x.name == "step") {
+      x.milestones = s.get_doubles("milestones", {});
+      if (x.milestones.empty()) throw ConfigError(s.path_of("milestones") + ": step schedule needs milestones (epochs)");
+      x.gamma = s.get_double("gamma", x.gamma, 0, 1);
+    }
+    if (x.name == "cosine") x.min_lr = s.get_double("min_lr", 0, 0, c.optimizer.lr);
+    s.finish();
+  }
+  {
+    auto a = r.child("augment");
+    auto& x = c.augment;
+    x.crop_padding = a.get_int("crop_padding", x.crop_padding, 0, 64);
+    x.horizontal_flip = a.get_bool("horizontal_flip", x.horizontal_flip);
+    x.normalize = a.get_choice("normalize", x.normalize, {"dataset", "given", "none"});
+    if (x.normalize == "given") {
+      x.mean = a.get_doubles("mean", {});
+      x.std = a.get_doubles("std", {});
+      if (x.mean.empty() || x.mean.size() != x.std.size()) {
+        throw ConfigError(a.path() + ": normalize 'given' needs mean and std of equal, non-zero length");
+      }
+    }
+    a.finish();
+  }
+  c.label_smoothing = r.get_double("label_smoothing", c.label_smoothing, 0, 1);
+  c.seed = static_cast<std::uint64_t>(r.get_int("seed", 0, 0, INT64_MAX));
+  c.threads = static_cast<int>(r.get_int("threads", c.threads, 0, 1024));
+  c.loader_threads = static_cast<int>(r.get_int("loader_threads", c.loader_threads, 0, 256));
+  c.device = r.get_string("device", c.device);
+  c.channels_last = r.get_bool("channels_last", c.channels_last);
+  r.finish();
+  return c;
+}
+
+json to_json(const RunConfig& c) {
+  const auto& o = c.optimizer;
+  json opt = {{"name", o.name}, {"lr", o.lr}, {"weight_decay", o.weight_decay}};
+  if (o.name == "sgd") {
+    opt.update({{"momentum", o.momentum}, {"nesterov", o.nesterov}});
+  } else {
+    opt.update({{"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.eps}});
+  }
+  const auto& s = c.schedule;
+  json sch = {{"name", s.name}};
+  if (s.name == "onecycle") {
+    sch.update({{"pct_start", s.pct_start}, {"div_factor", s.div_factor}, {"final_div_factor", s.final_div_factor},
+                {"cycle_momentum", s.cycle_momentum}});
+    if (s.cycle_momentum) sch.update({{"base_momentum", s.base_momentum}, {"max_momentum", s.max_momentum}});
+  } else {
+    sch["warmup_epochs"] = s.warmup_epochs;
+  }
+  if (s.name == "step") sch.update({{"milestones", s.milestones}, {"gamma", s.gamma}});
+  if (s.name == "cosine") sch["min_lr"] = s.min_lr;
+  const auto& a = c.augment;
+  json aug = {{"crop_padding", a.crop_padding}, {"horizontal_flip", a.horizontal_flip}, {"normalize", a.normalize}};
+  if (a.normalize == "given") aug.update({{"mean", a.mean}, {"std", a.std}});
+  return {{"dataset", data::to_json(c.dataset)},
+          {"model", c.model},
+          {"model_options",
+           {{"stem", models::to_string(c.model_spec.stem)},
+            {"width", c.model_spec.width},
+            {"init", models::to_string(c.model_spec.init)}}},
+          {"epochs", c.epochs},
+          {"batch_size", c.batch_size},
+          {"eval_batch_size", c.eval_batch_size},
+          {"optimizer", opt},
+          {"schedule", sch},
+          {"augment", aug},
+          {"label_smoothing", c.label_smoothing},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"loader_threads", c.loader_threads},
+          {"device", c.device},
+          {"channels_last", c.channels_last}};
+}
+
+void apply_override(json& j, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw ConfigError("--set " + assignment + ": expected PATH=VALUE, e.g. optimizer.lr=0.05");
+  }
+  const std::string path = assignment.substr(0, eq), text = assignment.substr(eq + 1);
+  json value;
+  try {
+    value = json::parse(text);
+  } catch (const json::exception&) {
+    value = text;  // a bare word: resnet50, cosine, /data/cifar
+  }
+  json* node = &j;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) throw ConfigError("--set " + assignment + ": empty component in path '" + path + "'");
+    if (!node->is_object()) throw ConfigError("--set " + assignment + ": '" + key + "' is inside a non-object");
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    node = &(*node)[key];
+    if (node->is_null()) *node = json::object();
+    start = dot + 1;
+  }
+}
+
+std::string config_hash(const json& resolved) {
+  // FNV-1a over the canonical dump (nlohmann sorts object keys), widened through splitmix64.
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : resolved.dump()) h = (h ^ ch) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(data::splitmix64(h)));
+  return buf;
+}
+
+}  // namespace acm::train

@@ -1,0 +1,74 @@
+// One training run's configuration: a JSON object (a file and/or `--set path=value` overrides), validated with
+// the JSON path and allowed values named in every error and unknown fields rejected. `to_json` gives the resolved
+// config (every default filled in) that results and checkpoints record.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/data/spec.h"
+#include "models/model.h"
+
+namespace acm::train {
+
+struct OptimizerConfig {
+  std::string name = "sgd";  // sgd | adam | adamw
+  double lr = 0.1;           // peak learning rate (one-cycle: its maximum)
+  double momentum = 0.9;     // sgd
+  bool nesterov = true;      // sgd
+  double weight_decay = 5e-4;  // sgd/adam: L2 added to the gradient; adamw: decoupled
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
+};
+
+struct ScheduleConfig {
+  std::string name = "onecycle";  // constant | step | cosine | onecycle
+  double warmup_epochs = 0;       // linear warm-up from 0 (constant, step, cosine)
+  std::vector<double> milestones; // step: epochs at which the rate is multiplied by gamma
+  double gamma = 0.1;
+  double min_lr = 0;              // cosine: final rate
+  double pct_start = 0.3;         // onecycle (PyTorch's OneCycleLR defaults)
+  double div_factor = 25, final_div_factor = 1e4;
+  bool cycle_momentum = true;     // onecycle with sgd: momentum cycles max_momentum -> base_momentum -> max_momentum,
+  double base_momentum = 0.85;    // replacing optimizer.momentum, as torch.optim.lr_scheduler.OneCycleLR does
+  double max_momentum = 0.95;
+};
+
+struct AugmentConfig {
+  std::int64_t crop_padding = 0;  // random crop with zero padding (0: off)
+  bool horizontal_flip = true;
+  std::string normalize = "dataset";  // dataset (mean/std of the training split) | given | none
+  std::vector<double> mean, std;      // normalize = given
+};
+
+struct RunConfig {
+  data::DatasetSpec dataset;
+  std::string model = "resnet18";
+  models::ModelSpec model_spec;  // num_classes and in_channels come from the data set
+  std::int64_t epochs = 2;
+  std::int64_t batch_size = 128;
+  std::int64_t eval_batch_size = 512;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  AugmentConfig augment;
+  double label_smoothing = 0;
+  std::uint64_t seed = 0;
+  int threads = 0;         // intra-op threads; 0: all hardware threads
+  int loader_threads = 1;
+  std::string device = "auto";
+  bool channels_last = false;
+};
+
+// Reads a config object; `where` names its origin in errors ("run.json", "flags").
+RunConfig parse_run_config(const nlohmann::json& j, const std::string& where);
+nlohmann::json to_json(const RunConfig& c);
+
+// Applies "a.b.c=VALUE" to a JSON object; VALUE is parsed as JSON, or taken as a string when it is not JSON.
+void apply_override(nlohmann::json& j, const std::string& assignment);
+
+// A short stable hash of the resolved config (hex), for checkpoints to detect a changed config on resume.
+std::string config_hash(const nlohmann::json& resolved);
+
+}  // namespace acm::train

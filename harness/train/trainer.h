@@ -1,0 +1,35 @@
+// `harness train`: one run from a config to a result file, resumable, interruptible by SIGTERM/SIGUSR1.
+//
+// The output folder holds config.json (the resolved config), checkpoint.safetensors (after every epoch and on a
+// stop signal) and, once the run has ended, result.json — written atomically, so a run killed at any moment never
+// leaves a result that claims completion.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "harness/train/config.h"
+
+namespace acm::train {
+
+inline constexpr int kResultSchemaVersion = 1;
+
+enum class Outcome { kCompleted, kInterrupted, kFailed };
+
+struct TrainOptions {
+  std::string out_dir;
+  bool resume = false;
+  bool quiet = false;  // no progress lines (tests)
+  // Stop as a signal would once the run's global step reaches this (0: never): a time-boxed sitting.
+  std::int64_t stop_after = 0;
+};
+
+// Runs (or resumes) the run. Config and input errors before training throw; a failure during training (a
+// non-finite loss) writes a result with status "failed" and returns kFailed.
+Outcome run_training(const RunConfig& config, const TrainOptions& options);
+
+// The resolved config stored in an output folder by an earlier run (for --resume without --config).
+nlohmann::json read_saved_config(const std::string& out_dir);
+
+}  // namespace acm::train

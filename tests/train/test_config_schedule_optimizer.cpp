@@ -1,0 +1,251 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "acm/config.h"
+#include "harness/config/json_reader.h"
+#include "harness/train/config.h"
+#include "harness/train/metrics.h"
+#include "harness/train/optimizer.h"
+#include "harness/train/schedule.h"
+#include "tests/expect_error.h"
+#include "tests/test_util.h"
+
+namespace acm::train {
+namespace {
+
+using config::ConfigError;
+using nlohmann::json;
+
+template <typename Fn>
+void expect_config_error(Fn fn, std::initializer_list<std::string> parts) {
+  acm::testing::expect_error<ConfigError>(fn, parts);
+}
+
+TEST(RunConfig, DefaultsResolveAndRoundTrip) {
+  const RunConfig c = parse_run_config(json::object(), "run.json");
+  EXPECT_EQ(c.dataset.name, "fashion-mnist");
+  EXPECT_EQ(c.optimizer.name, "sgd");
+  EXPECT_EQ(c.schedule.name, "onecycle");
+  const json resolved = to_json(c);
+  EXPECT_EQ(to_json(parse_run_config(resolved, "resolved")), resolved);
+  EXPECT_EQ(config_hash(resolved), config_hash(to_json(parse_run_config(resolved, "again"))));
+  json other = resolved;
+  other["seed"] = 1;
+  EXPECT_NE(config_hash(resolved), config_hash(other));
+}
+
+TEST(RunConfig, EveryWrongFieldNamesItsPathAndTheAllowedValues) {
+  expect_config_error([] { parse_run_config({{"epoch", 3}}, "run.json"); },
+                      {"run.json:$.epoch: unknown field", "epochs"});
+  expect_config_error([] { parse_run_config({{"epochs", 0}}, "run.json"); },
+                      {"run.json:$.epochs: expected an integer in [1, 100000], found 0"});
+  expect_config_error([] { parse_run_config({{"model", "resnet19"}}, "f"); },
+                      {"f:$.model", "unknown model 'resnet19'", "resnet18"});
+  expect_config_error([] { parse_run_config({{"optimizer", {{"name", "lamb"}}}}, "f"); },
+                      {"f:$.optimizer.name: expected one of sgd, adam, adamw"});
+  expect_config_error([] { parse_run_config({{"optimizer", {{"name", "adam"}, {"momentum", 0.9}}}}, "f"); },
+                      {"f:$.optimizer.momentum: unknown field"});
+  expect_config_error([] { parse_run_config({{"optimizer", {{"momentum", 0}, {"nesterov", true}}}}, "f"); },
+                      {"f:$.optimizer.nesterov", "momentum > 0"});
+  expect_config_error([] { parse_run_config({{"schedule", {{"name", "poly"}}}}, "f"); },
+                      {"f:$.schedule.name: expected one of constant, step, cosine, onecycle"});
+  expect_config_error([] { parse_run_config({{"schedule", {{"name", "step"}}}}, "f"); },
+                      {"f:$.schedule.milestones", "needs milestones"});
+  expect_config_error([] { parse_run_config({{"schedule", {{"warmup_epochs", 1}}}}, "f"); },
+                      {"f:$.schedule.warmup_epochs: unknown field"});  // one-cycle has its own warm-up
+  expect_config_error(
+      [] { parse_run_config({{"optimizer", {{"name", "adamw"}}}, {"schedule", {{"cycle_momentum", true}}}}, "f"); },
+      {"f:$.schedule.cycle_momentum", "needs optimizer sgd"});
+  expect_config_error([] { parse_run_config({{"augment", {{"normalize", "given"}}}}, "f"); },
+                      {"f:$.augment", "mean and std"});
+  expect_config_error([] { parse_run_config({{"label_smoothing", "0.1"}}, "f"); },
+                      {"f:$.label_smoothing: expected a number in [0, 1], found \"0.1\""});
+  expect_config_error([] { parse_run_config({{"dataset", {{"name", "svhn"}}}}, "f"); },
+                      {"f:$.dataset.name: expected one of"});
+  expect_config_error([] { parse_run_config({{"model_options", {{"stem", "deep"}}}}, "f"); },
+                      {"f:$.model_options.stem: expected one of imagenet, cifar"});
+}
+
+TEST(RunConfig, OverridesSetNestedFieldsWithJsonValues) {
+  json j = json::object();
+  apply_override(j, "optimizer.lr=0.05");
+  apply_override(j, "model=resnet50");
+  apply_override(j, "schedule.milestones=[1,2]");
+  apply_override(j, "augment.horizontal_flip=false");
+  EXPECT_EQ(j["optimizer"]["lr"], 0.05);
+  EXPECT_EQ(j["model"], "resnet50");
+  EXPECT_EQ(j["schedule"]["milestones"], json({1, 2}));
+  EXPECT_EQ(j["augment"]["horizontal_flip"], false);
+  expect_config_error([&] { apply_override(j, "lr"); }, {"expected PATH=VALUE"});
+  expect_config_error([&] { apply_override(j, "model.x=1"); }, {"'x' is inside a non-object"});
+}
+
+// The schedules against PyTorch's own schedulers, run by the venv's Python.
+TEST(Schedule, EqualsPyTorchSchedulersStepForStep) {
+  const char* script = R"PY(
+import torch
+p = [torch.nn.Parameter(torch.zeros(1))]
+def run(make, n, mom=False):
+    opt = torch.optim.SGD(p, lr=0.1, momentum=0.9)
+    s = make(opt); out = []
+    for _ in range(n):
+        g = opt.param_groups[0]; out.append((g["lr"], g["momentum"])); opt.step(); s.step()
+    return out
+L = torch.optim.lr_scheduler
+for lr, m in run(lambda o: L.OneCycleLR(o, max_lr=0.1, total_steps=50), 50): print("onecycle", repr(lr), repr(m))
+for lr, m in run(lambda o: L.CosineAnnealingLR(o, T_max=50, eta_min=0.001), 50): print("cosine", repr(lr), repr(m))
+for lr, m in run(lambda o: L.MultiStepLR(o, milestones=[20, 35], gamma=0.1), 50): print("step", repr(lr), repr(m))
+)PY";
+  acm::testing::TempDir dir;
+  std::ofstream(dir.file("s.py")) << script;
+  std::string out;
+  ASSERT_EQ(acm::testing::run_command(std::string("'") + ACM_PYTHON + "' " + dir.file("s.py"), &out), 0) << out;
+  OptimizerConfig o;  // lr 0.1, momentum 0.9
+  ScheduleConfig onecycle;
+  ScheduleConfig cosine;
+  cosine.name = "cosine";
+  cosine.min_lr = 0.001;
+  ScheduleConfig step;
+  step.name = "step";
+  step.milestones = {2.0, 3.5};  // epochs of 10 steps: steps 20 and 35
+  const Schedule s1(onecycle, o, 10, 5), s2(cosine, o, 10, 5), s3(step, o, 10, 5);
+  std::istringstream in(out);
+  std::string name;
+  double lr, mom;
+  int rows = 0;
+  std::map<std::string, int> k;
+  while (in >> name >> lr >> mom) {
+    const Schedule& s = name == "onecycle" ? s1 : name == "cosine" ? s2 : s3;
+    const ScheduleValue v = s.at(k[name]);
+    EXPECT_NEAR(v.lr, lr, 1e-12) << name << " step " << k[name];
+    EXPECT_NEAR(v.momentum, mom, 1e-12) << name << " step " << k[name];
+    ++k[name];
+    ++rows;
+  }
+  EXPECT_EQ(rows, 150);
+}
+
+TEST(Schedule, LinearWarmupReachesTheRateAtItsEnd) {
+  OptimizerConfig o;
+  o.lr = 0.4;
+  ScheduleConfig s;
+  s.name = "constant";
+  s.warmup_epochs = 2;
+  const Schedule sch(s, o, 5, 10);
+  EXPECT_DOUBLE_EQ(sch.at(0).lr, 0.04);
+  EXPECT_DOUBLE_EQ(sch.at(4).lr, 0.2);
+  EXPECT_DOUBLE_EQ(sch.at(9).lr, 0.4);
+  EXPECT_DOUBLE_EQ(sch.at(30).lr, 0.4);
+  EXPECT_DOUBLE_EQ(sch.at(30).momentum, 0.9);
+}
+
+// Our foreach optimizers against LibTorch's own torch::optim over several steps.
+void compare(const OptimizerConfig& cfg, torch::optim::Optimizer& ref, std::vector<torch::Tensor>& theirs,
+             std::vector<torch::Tensor>& ours) {
+  std::vector<std::pair<std::string, at::Tensor>> named;
+  for (std::size_t i = 0; i < ours.size(); ++i) named.emplace_back("p" + std::to_string(i), ours[i]);
+  Optimizer opt(cfg, named);
+  torch::manual_seed(3);
+  for (int step = 0; step < 6; ++step) {
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+      auto g = torch::randn_like(ours[i]);
+      ours[i].mutable_grad() = g.clone();
+      theirs[i].mutable_grad() = g.clone();
+    }
+    opt.step(cfg.lr, cfg.momentum);
+    ref.step();
+  }
+  for (std::size_t i = 0; i < ours.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(ours[i], theirs[i], 1e-6, 1e-7)) << cfg.name << " parameter " << i;
+  }
+}
+
+std::pair<std::vector<torch::Tensor>, std::vector<torch::Tensor>> twin_params() {
+  torch::manual_seed(1);
+  std::vector<torch::Tensor> a = {torch::randn({7, 5}), torch::randn({3}), torch::randn({2, 3, 3, 3})}, b;
+  for (auto& t : a) {
+    t.set_requires_grad(true);
+    b.push_back(t.detach().clone().set_requires_grad(true));
+  }
+  return {a, b};
+}
+
+TEST(Optimizer, SgdNesterovWithWeightDecayEqualsTorchOptim) {
+  auto [theirs, ours] = twin_params();
+  OptimizerConfig c;
+  c.lr = 0.05;
+  c.momentum = 0.9;
+  c.nesterov = true;
+  c.weight_decay = 5e-4;
+  torch::optim::SGD ref(theirs, torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(5e-4));
+  compare(c, ref, theirs, ours);
+}
+
+TEST(Optimizer, PlainMomentumEqualsTorchOptim) {
+  auto [theirs, ours] = twin_params();
+  OptimizerConfig c;
+  c.lr = 0.1;
+  c.nesterov = false;
+  c.weight_decay = 0;
+  torch::optim::SGD ref(theirs, torch::optim::SGDOptions(0.1).momentum(0.9));
+  compare(c, ref, theirs, ours);
+}
+
+TEST(Optimizer, AdamAndAdamWEqualTorchOptim) {
+  {
+    auto [theirs, ours] = twin_params();
+    OptimizerConfig c;
+    c.name = "adam";
+    c.lr = 1e-2;
+    c.weight_decay = 1e-3;
+    torch::optim::Adam ref(theirs, torch::optim::AdamOptions(1e-2).weight_decay(1e-3));
+    compare(c, ref, theirs, ours);
+  }
+  {
+    auto [theirs, ours] = twin_params();
+    OptimizerConfig c;
+    c.name = "adamw";
+    c.lr = 1e-2;
+    c.weight_decay = 0.05;
+    torch::optim::AdamW ref(theirs, torch::optim::AdamWOptions(1e-2).weight_decay(0.05));
+    compare(c, ref, theirs, ours);
+  }
+}
+
+TEST(Optimizer, ZeroGradKeepsTheGradientTensors) {
+  auto [theirs, ours] = twin_params();
+  std::vector<std::pair<std::string, at::Tensor>> named = {{"a", ours[0]}};
+  Optimizer opt(OptimizerConfig{}, named);
+  ours[0].mutable_grad() = torch::ones_like(ours[0]);
+  const void* before = ours[0].grad().data_ptr();
+  opt.zero_grad();
+  EXPECT_EQ(ours[0].grad().data_ptr(), before);
+  EXPECT_EQ(ours[0].grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(FinalMetrics, BestLastAndMedianOfLastFive) {
+  std::vector<EpochMetrics> e;
+  const double top1[] = {50, 70, 90, 60, 80, 85, 75};
+  for (int i = 0; i < 7; ++i) {
+    EpochMetrics m;
+    m.epoch = i + 1;
+    m.test_top1 = top1[i];
+    m.test_top5 = top1[i] + 5;
+    e.push_back(m);
+  }
+  const json f = final_metrics(e);
+  EXPECT_EQ(f["headline"]["metric"], "best_test_top1");
+  EXPECT_EQ(f["best_test_top1"], 90.0);
+  EXPECT_EQ(f["best_epoch"], 3);
+  EXPECT_EQ(f["last_test_top1"], 75.0);
+  EXPECT_EQ(f["median5_test_top1"], 80.0);  // median of 90, 60, 80, 85, 75
+  EXPECT_EQ(f["median5_test_top5"], 85.0);
+  EXPECT_DOUBLE_EQ(median_of_last({1, 2, 3, 4}, 5), 2.5);
+}
+
+}  // namespace
+}  // namespace acm::train

@@ -1,0 +1,202 @@
+// Whole runs of the real `harness train` binary: determinism, resume equivalence (after an epoch and mid-epoch by
+// SIGTERM), atomic results under SIGKILL, and a non-finite loss.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "acm/config.h"
+#include "models/weights.h"
+#include "tests/test_util.h"
+
+namespace acm::train {
+namespace {
+
+using acm::testing::TempDir;
+using nlohmann::json;
+
+const std::string kHarness = std::string(ACM_BINARY_DIR) + "/bin/harness";
+
+// A tiny run: 1×16×16 synthetic images, 4 classes, ResNet-18 of width 4.
+json tiny_config(std::int64_t train_size, std::int64_t epochs) {
+  return {{"dataset",
+           {{"name", "synthetic"}, {"train_size", train_size}, {"test_size", 128}, {"channels", 1},
+            {"height", 16}, {"width", 16}, {"classes", 4}, {"noise", 0.6}}},
+          {"model_options", {{"width", 4}}},
+          {"epochs", epochs},
+          {"batch_size", 32},
+          {"augment", {{"crop_padding", 2}}},
+          {"threads", 1},
+          {"loader_threads", 1}};
+}
+
+std::string write_config(const TempDir& dir, const json& j, const std::string& name = "run.json") {
+  std::ofstream(dir.file(name)) << j.dump(2);
+  return dir.file(name);
+}
+
+int train(const std::vector<std::string>& extra, const std::string& log) {
+  std::vector<std::string> argv = {kHarness, "train", "--quiet"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return acm::testing::wait_exit(acm::testing::spawn(argv, log));
+}
+
+json read_json(const std::string& path) { return json::parse(acm::testing::read_text(path)); }
+
+// Model and optimizer tensors of a checkpoint are bit-identical.
+void expect_same_state(const std::string& a, const std::string& b) {
+  const auto fa = models::read_safetensors(a), fb = models::read_safetensors(b);
+  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
+  for (std::size_t i = 0; i < fa.tensors.size(); ++i) {
+    ASSERT_EQ(fa.tensors[i].first, fb.tensors[i].first);
+    EXPECT_TRUE(torch::equal(fa.tensors[i].second, fb.tensors[i].second)) << fa.tensors[i].first << " differs";
+  }
+}
+
+// Per-epoch metrics without the wall-clock fields.
+json metrics_of(const json& result) {
+  json out = json::array();
+  for (auto e : result.at("epochs")) {
+    e.erase("images_per_s");
+    e.erase("seconds");
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::string state_of(const std::string& ckpt, const char* key) {
+  return json::parse(models::read_safetensors(ckpt).metadata.at("state")).at(key).dump();
+}
+
+TEST(TrainRun, SameSeedGivesTheSameNumbers) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, tiny_config(512, 2));
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("a")}, dir.file("a.log")), 0) << acm::testing::read_text(dir.file("a.log"));
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("b")}, dir.file("b.log")), 0);
+  ASSERT_EQ(train({"--config", cfg, "--set", "seed=1", "--out", dir.file("c")}, dir.file("c.log")), 0);
+  const json a = read_json(dir.file("a/result.json")), b = read_json(dir.file("b/result.json"));
+  EXPECT_EQ(a.at("status"), "completed");
+  EXPECT_EQ(metrics_of(a), metrics_of(b));
+  EXPECT_EQ(a.at("final"), b.at("final"));
+  expect_same_state(dir.file("a/checkpoint.safetensors"), dir.file("b/checkpoint.safetensors"));
+  EXPECT_NE(metrics_of(a), metrics_of(read_json(dir.file("c/result.json")))) << "another seed, other numbers";
+}
+
+TEST(TrainRun, ResultRecordsConfigEnvironmentMetricsAndTiming) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, tiny_config(256, 3));
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("r")}, dir.file("r.log")), 0);
+  const json r = read_json(dir.file("r/result.json"));
+  EXPECT_EQ(r.at("schema_version"), 1);
+  EXPECT_EQ(r.at("config").at("epochs"), 3);
+  EXPECT_EQ(r.at("config"), read_json(dir.file("r/config.json")));
+  EXPECT_EQ(r.at("environment").at("libtorch").get<std::string>().substr(0, 4), "2.11");
+  EXPECT_TRUE(r.at("environment").contains("git_commit"));
+  ASSERT_EQ(r.at("epochs").size(), 3u);
+  double best = 0;
+  for (const auto& e : r.at("epochs")) {
+    best = std::max(best, e.at("test_top1").get<double>());
+    EXPECT_GE(e.at("test_top5").get<double>(), e.at("test_top1").get<double>());
+    EXPECT_GT(e.at("images_per_s").get<double>(), 0);
+  }
+  const json f = r.at("final");
+  EXPECT_EQ(f.at("headline").at("metric"), "best_test_top1");
+  EXPECT_EQ(f.at("best_test_top1").get<double>(), best);
+  EXPECT_EQ(f.at("last_test_top1"), r.at("epochs").back().at("test_top1"));
+  for (const char* part : {"data", "augment", "forward_backward", "communication", "optimizer", "eval"}) {
+    EXPECT_TRUE(r.at("timing").contains(part)) << part;
+  }
+  EXPECT_GT(r.at("timing").at("forward_backward").get<double>(), 0);
+}
+
+TEST(TrainRun, ResumeAfterEpochOneEndsBitIdentical) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, tiny_config(512, 2));  // 16 steps per epoch
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("whole")}, dir.file("w.log")), 0);
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("split"), "--stop-after", "16"}, dir.file("s1.log")), 75)
+      << acm::testing::read_text(dir.file("s1.log"));
+  EXPECT_FALSE(acm::testing::exists(dir.file("split/result.json")));
+  EXPECT_EQ(state_of(dir.file("split/checkpoint.safetensors"), "epoch"), "1");
+  EXPECT_EQ(state_of(dir.file("split/checkpoint.safetensors"), "step_in_epoch"), "0");
+  ASSERT_EQ(train({"--out", dir.file("split"), "--resume"}, dir.file("s2.log")), 0)
+      << acm::testing::read_text(dir.file("s2.log"));
+  expect_same_state(dir.file("whole/checkpoint.safetensors"), dir.file("split/checkpoint.safetensors"));
+  EXPECT_EQ(metrics_of(read_json(dir.file("whole/result.json"))), metrics_of(read_json(dir.file("split/result.json"))));
+}
+
+TEST(TrainRun, ResumeMidEpochAfterSigtermEndsBitIdentical) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, tiny_config(4096, 1));  // 128 steps in one epoch
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("whole")}, dir.file("w.log")), 0);
+  const int pid = acm::testing::spawn({kHarness, "train", "--config", cfg, "--out", dir.file("split")}, dir.file("s1.log"));
+  ASSERT_TRUE(acm::testing::wait_for_text(dir.file("s1.log"), "data  synthetic", 60));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(pid, SIGTERM);
+  ASSERT_EQ(acm::testing::wait_exit(pid), 75) << acm::testing::read_text(dir.file("s1.log"));
+  EXPECT_NE(acm::testing::read_text(dir.file("s1.log")).find("signal 15: checkpoint at epoch 1"), std::string::npos);
+  EXPECT_FALSE(acm::testing::exists(dir.file("split/result.json")));
+  const std::string step = state_of(dir.file("split/checkpoint.safetensors"), "step_in_epoch");
+  EXPECT_NE(step, "0");
+  EXPECT_NE(step, "128") << "the signal should land mid-epoch";
+  ASSERT_EQ(train({"--out", dir.file("split"), "--resume"}, dir.file("s2.log")), 0)
+      << acm::testing::read_text(dir.file("s2.log"));
+  expect_same_state(dir.file("whole/checkpoint.safetensors"), dir.file("split/checkpoint.safetensors"));
+  EXPECT_EQ(metrics_of(read_json(dir.file("whole/result.json"))), metrics_of(read_json(dir.file("split/result.json"))));
+}
+
+TEST(TrainRun, SigkillLeavesNoResultClaimingCompletion) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, tiny_config(4096, 1));
+  for (int delay_ms : {0, 400, 900}) {
+    const std::string out = dir.file("k" + std::to_string(delay_ms));
+    const int pid = acm::testing::spawn({kHarness, "train", "--config", cfg, "--out", out}, out + ".log");
+    ASSERT_TRUE(acm::testing::wait_for_text(out + ".log", "run ", 60));
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    ::kill(pid, SIGKILL);
+    EXPECT_EQ(acm::testing::wait_exit(pid), 128 + SIGKILL);
+    EXPECT_FALSE(acm::testing::exists(out + "/result.json")) << "killed after " << delay_ms << " ms";
+    // A fresh start on the folder is refused only if a checkpoint exists; --resume then continues.
+  }
+}
+
+TEST(TrainRun, NonFiniteLossStopsWithAFailedResult) {
+  TempDir dir;
+  json cfg = tiny_config(256, 2);
+  // Normalising by a vanishing std turns pixels into infinities: the first loss is NaN.
+  cfg["augment"] = {{"normalize", "given"}, {"mean", {0.0}}, {"std", {1e-300}}};
+  ASSERT_EQ(train({"--config", write_config(dir, cfg), "--out", dir.file("nan")}, dir.file("nan.log")), 1);
+  const json r = read_json(dir.file("nan/result.json"));
+  EXPECT_EQ(r.at("status"), "failed");
+  EXPECT_NE(r.at("error").get<std::string>().find("non-finite loss"), std::string::npos) << r.at("error");
+  EXPECT_NE(r.at("error").get<std::string>().find("epoch 1 step 1"), std::string::npos) << r.at("error");
+  EXPECT_FALSE(r.contains("final")) << "a failed run has no final metrics";
+  EXPECT_NE(acm::testing::read_text(dir.file("nan.log")).find("non-finite loss"), std::string::npos);
+}
+
+TEST(TrainRun, RefusesToOverwriteOrToResumeNothing) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, tiny_config(256, 1));
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("r")}, dir.file("1.log")), 0);
+  EXPECT_EQ(train({"--config", cfg, "--out", dir.file("r")}, dir.file("2.log")), 1);
+  EXPECT_NE(acm::testing::read_text(dir.file("2.log")).find("already exists (status completed)"), std::string::npos);
+  EXPECT_EQ(train({"--config", cfg, "--out", dir.file("none"), "--resume"}, dir.file("3.log")), 1);
+  EXPECT_NE(acm::testing::read_text(dir.file("3.log")).find("--resume: no checkpoint"), std::string::npos);
+}
+
+TEST(TrainRun, BadConfigExitsTwoNamingThePath) {
+  TempDir dir;
+  json cfg = tiny_config(256, 1);
+  cfg["optimizer"] = {{"name", "lamb"}};
+  EXPECT_EQ(train({"--config", write_config(dir, cfg), "--out", dir.file("x")}, dir.file("x.log")), 2);
+  const std::string log = acm::testing::read_text(dir.file("x.log"));
+  EXPECT_NE(log.find("$.optimizer.name: expected one of sgd, adam, adamw, found \"lamb\""), std::string::npos) << log;
+  EXPECT_FALSE(acm::testing::exists(dir.file("x"))) << "nothing written for a config that does not parse";
+}
+
+}  // namespace
+}  // namespace acm::train
