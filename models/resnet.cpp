@@ -38,12 +38,15 @@ struct BlockImpl : nn::Module {
     }
   }
 
+  // In-place ReLU and residual add, as torchvision's blocks: the same values with two fewer allocations and
+  // memory passes per block.
   torch::Tensor forward(torch::Tensor x) {
     torch::Tensor identity = downsample ? downsample->forward(x) : x;
-    torch::Tensor out = torch::relu(bn1(conv1(x)));
+    torch::Tensor out = bn1(conv1(x)).relu_();
     out = bn2(conv2(out));
-    if (kind == BlockKind::kBottleneck) out = bn3(conv3(torch::relu(out)));
-    return torch::relu(out + identity);
+    if (kind == BlockKind::kBottleneck) out = bn3(conv3(out.relu_()));
+    out += identity;
+    return out.relu_();
   }
 
   BlockKind kind;
@@ -84,7 +87,7 @@ class ResNetImpl : public ClassifierImpl {
   }
 
   torch::Tensor features(torch::Tensor x) override {
-    x = torch::relu(bn1_(conv1_(x)));
+    x = bn1_(conv1_(x)).relu_();
     if (stem_ == Stem::kImageNet) x = torch::max_pool2d(x, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
     for (auto& stage : stages_) x = stage->forward(x);
     return x;
