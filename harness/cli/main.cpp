@@ -110,9 +110,12 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   if (!sets.empty()) where += " (with --set)";
   const acm::train::RunConfig config = acm::train::parse_run_config(j, where);
   switch (acm::train::run_training(config, {out, resume, quiet, stop_after})) {
-    case acm::train::Outcome::kCompleted: return 0;
-    case acm::train::Outcome::kInterrupted: return acm::train::kExitInterrupted;
-    case acm::train::Outcome::kFailed: return 1;
+    case acm::train::Outcome::kCompleted:
+      return 0;
+    case acm::train::Outcome::kInterrupted:
+      return acm::train::kExitInterrupted;
+    case acm::train::Outcome::kFailed:
+      return 1;
   }
   return 1;
 }
@@ -248,24 +251,28 @@ int main(int argc, char** argv) {
   bool train_resume = false, train_quiet = false;
   std::int64_t train_stop_after = 0;
   auto* train = app.add_subcommand(
-      "train", "Train one configuration; writes config.json, checkpoint.safetensors and result.json to --out. Exit "
-               "codes: 0 completed, 1 failed (result says why), 2 bad config, 75 stopped by SIGTERM/SIGUSR1 "
-               "(resume with --resume)");
+      "train",
+      "Train one configuration; writes config.json, checkpoint.safetensors and result.json to --out. Exit "
+      "codes: 0 completed, 1 failed (result says why), 2 bad config, 75 stopped by SIGTERM/SIGUSR1 "
+      "(resume with --resume)");
   train->add_option("--config", train_config, "run config (JSON file); fields documented in the README");
-  train->add_option("--set", train_sets, "override one field: PATH=VALUE, e.g. optimizer.lr=0.05 (repeatable)");
+  train->add_option("--set", train_sets,
+                    "override one field: PATH=VALUE, e.g. optimizer.lr=0.05 (repeatable)");
   train->add_option("--out", train_out, "output folder")->capture_default_str();
-  train->add_flag("--resume", train_resume, "continue from the folder's checkpoint (its config.json unless --config)");
+  train->add_flag("--resume", train_resume,
+                  "continue from the folder's checkpoint (its config.json unless --config)");
   train->add_flag("--quiet", train_quiet, "no progress lines");
-  train->add_option("--stop-after", train_stop_after,
-                    "end this sitting once the run has taken STEPS optimizer steps in all: checkpoint, exit 75");
+  train->add_option(
+      "--stop-after", train_stop_after,
+      "end this sitting once the run has taken STEPS optimizer steps in all: checkpoint, exit 75");
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) return cmd_info(info_json);
     if (models_cmd->parsed()) return cmd_models(pattern, params, classes, stem);
     if (data_cmd->parsed()) return cmd_data(data_flags);
-    if (train->parsed()) return cmd_train(train_config, train_sets, train_out, train_resume, train_quiet,
-                                           train_stop_after);
+    if (train->parsed())
+      return cmd_train(train_config, train_sets, train_out, train_resume, train_quiet, train_stop_after);
     if (smoke->parsed()) {
       so.dataset = smoke_flags.resolve();
       so.model_spec.stem = acm::models::stem_from_string(smoke_stem);

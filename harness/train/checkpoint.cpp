@@ -38,13 +38,15 @@ TrainState load_checkpoint(const std::string& path, torch::nn::Module& model, Op
   models::TensorFile f = models::read_safetensors(path);
   auto meta = [&](const char* key) {
     auto it = f.metadata.find(key);
-    if (it == f.metadata.end()) throw std::runtime_error(path + ": not a training checkpoint (no '" + key + "')");
+    if (it == f.metadata.end())
+      throw std::runtime_error(path + ": not a training checkpoint (no '" + key + "')");
     return it->second;
   };
   if (meta("format") != "acm-checkpoint-v1") throw std::runtime_error(path + ": unknown checkpoint format");
   if (meta("config_hash") != config_hash) {
-    throw std::runtime_error(path + ": checkpoint was written for another config (hash " + meta("config_hash") +
-                             ", this run " + config_hash + "); resume with the run's own config.json");
+    throw std::runtime_error(path + ": checkpoint was written for another config (hash " +
+                             meta("config_hash") + ", this run " + config_hash +
+                             "); resume with the run's own config.json");
   }
   models::TensorFile model_part;
   std::vector<std::pair<std::string, at::Tensor>> optim_part;

@@ -1,6 +1,6 @@
-// A checkpoint holds everything resume needs: parameters and buffers, optimizer state, the CPU generator, and the
-// loop's position (epoch, step within it, partial epoch sums, metrics so far, timing). It is one safetensors file
-// written atomically; the loop's state rides in its metadata as JSON.
+// A checkpoint holds everything resume needs: parameters and buffers, optimizer state, the CPU generator, and
+// the loop's position (epoch, step within it, partial epoch sums, metrics so far, timing). It is one
+// safetensors file written atomically; the loop's state rides in its metadata as JSON.
 #pragma once
 
 #include <cstdint>

@@ -29,7 +29,8 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
     auto m = r.child("model_options");
     c.model_spec.stem = models::stem_from_string(m.get_choice("stem", "cifar", {"imagenet", "cifar"}));
     c.model_spec.width = m.get_int("width", 16, 1, 4096);
-    c.model_spec.init = models::init_from_string(m.get_choice("init", "kaiming", {"kaiming", "xavier_normal"}));
+    c.model_spec.init =
+        models::init_from_string(m.get_choice("init", "kaiming", {"kaiming", "xavier_normal"}));
     m.finish();
   }
   c.epochs = r.get_int("epochs", c.epochs, 1, 100000);
@@ -76,7 +77,8 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
     }
     if (x.name == "step") {
       x.milestones = s.get_doubles("milestones", {});
-      if (x.milestones.empty()) throw ConfigError(s.path_of("milestones") + ": step schedule needs milestones (epochs)");
+      if (x.milestones.empty())
+        throw ConfigError(s.path_of("milestones") + ": step schedule needs milestones (epochs)");
       x.gamma = s.get_double("gamma", x.gamma, 0, 1);
     }
     if (x.name == "cosine") x.min_lr = s.get_double("min_lr", 0, 0, c.optimizer.lr);
@@ -102,6 +104,15 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
   c.threads = static_cast<int>(r.get_int("threads", c.threads, 0, 1024));
   c.loader_threads = static_cast<int>(r.get_int("loader_threads", c.loader_threads, 0, 256));
   c.device = r.get_string("device", c.device);
+  {
+    const std::string& d = c.device;
+    const bool indexed =
+        d.rfind("cuda:", 0) == 0 && d.size() > 5 && d.find_first_not_of("0123456789", 5) == std::string::npos;
+    if (d != "auto" && d != "cpu" && d != "cuda" && !indexed) {
+      throw ConfigError(r.path_of("device") + ": expected one of auto, cpu, cuda, cuda:N, found \"" + d +
+                        "\"");
+    }
+  }
   c.channels_last = r.get_bool("channels_last", c.channels_last);
   r.finish();
   return c;
@@ -118,7 +129,9 @@ json to_json(const RunConfig& c) {
   const auto& s = c.schedule;
   json sch = {{"name", s.name}};
   if (s.name == "onecycle") {
-    sch.update({{"pct_start", s.pct_start}, {"div_factor", s.div_factor}, {"final_div_factor", s.final_div_factor},
+    sch.update({{"pct_start", s.pct_start},
+                {"div_factor", s.div_factor},
+                {"final_div_factor", s.final_div_factor},
                 {"cycle_momentum", s.cycle_momentum}});
     if (s.cycle_momentum) sch.update({{"base_momentum", s.base_momentum}, {"max_momentum", s.max_momentum}});
   } else {
@@ -127,7 +140,8 @@ json to_json(const RunConfig& c) {
   if (s.name == "step") sch.update({{"milestones", s.milestones}, {"gamma", s.gamma}});
   if (s.name == "cosine") sch["min_lr"] = s.min_lr;
   const auto& a = c.augment;
-  json aug = {{"crop_padding", a.crop_padding}, {"horizontal_flip", a.horizontal_flip}, {"normalize", a.normalize}};
+  json aug = {
+      {"crop_padding", a.crop_padding}, {"horizontal_flip", a.horizontal_flip}, {"normalize", a.normalize}};
   if (a.normalize == "given") aug.update({{"mean", a.mean}, {"std", a.std}});
   return {{"dataset", data::to_json(c.dataset)},
           {"model", c.model},
@@ -167,7 +181,8 @@ void apply_override(json& j, const std::string& assignment) {
     const auto dot = path.find('.', start);
     const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (key.empty()) throw ConfigError("--set " + assignment + ": empty component in path '" + path + "'");
-    if (!node->is_object()) throw ConfigError("--set " + assignment + ": '" + key + "' is inside a non-object");
+    if (!node->is_object())
+      throw ConfigError("--set " + assignment + ": '" + key + "' is inside a non-object");
     if (dot == std::string::npos) {
       (*node)[key] = value;
       return;

@@ -1,6 +1,6 @@
-// One training run's configuration: a JSON object (a file and/or `--set path=value` overrides), validated with
-// the JSON path and allowed values named in every error and unknown fields rejected. `to_json` gives the resolved
-// config (every default filled in) that results and checkpoints record.
+// One training run's configuration: a JSON object (a file and/or `--set path=value` overrides), validated
+// with the JSON path and allowed values named in every error and unknown fields rejected. `to_json` gives the
+// resolved config (every default filled in) that results and checkpoints record.
 #pragma once
 
 #include <cstdint>
@@ -15,24 +15,25 @@
 namespace acm::train {
 
 struct OptimizerConfig {
-  std::string name = "sgd";  // sgd | adam | adamw
-  double lr = 0.1;           // peak learning rate (one-cycle: its maximum)
-  double momentum = 0.9;     // sgd
-  bool nesterov = true;      // sgd
-  double weight_decay = 5e-4;  // sgd/adam: L2 added to the gradient; adamw: decoupled
+  std::string name = "sgd";                       // sgd | adam | adamw
+  double lr = 0.1;                                // peak learning rate (one-cycle: its maximum)
+  double momentum = 0.9;                          // sgd
+  bool nesterov = true;                           // sgd
+  double weight_decay = 5e-4;                     // sgd/adam: L2 added to the gradient; adamw: decoupled
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adam, adamw
 };
 
 struct ScheduleConfig {
-  std::string name = "onecycle";  // constant | step | cosine | onecycle
-  double warmup_epochs = 0;       // linear warm-up from 0 (constant, step, cosine)
-  std::vector<double> milestones; // step: epochs at which the rate is multiplied by gamma
+  std::string name = "onecycle";   // constant | step | cosine | onecycle
+  double warmup_epochs = 0;        // linear warm-up from 0 (constant, step, cosine)
+  std::vector<double> milestones;  // step: epochs at which the rate is multiplied by gamma
   double gamma = 0.1;
-  double min_lr = 0;              // cosine: final rate
-  double pct_start = 0.3;         // onecycle (PyTorch's OneCycleLR defaults)
+  double min_lr = 0;       // cosine: final rate
+  double pct_start = 0.3;  // onecycle (PyTorch's OneCycleLR defaults)
   double div_factor = 25, final_div_factor = 1e4;
-  bool cycle_momentum = true;     // onecycle with sgd: momentum cycles max_momentum -> base_momentum -> max_momentum,
-  double base_momentum = 0.85;    // replacing optimizer.momentum, as torch.optim.lr_scheduler.OneCycleLR does
+  bool cycle_momentum =
+      true;  // onecycle with sgd: momentum cycles max_momentum -> base_momentum -> max_momentum,
+  double base_momentum = 0.85;  // replacing optimizer.momentum, as torch.optim.lr_scheduler.OneCycleLR does
   double max_momentum = 0.95;
 };
 
@@ -55,7 +56,7 @@ struct RunConfig {
   AugmentConfig augment;
   double label_smoothing = 0;
   std::uint64_t seed = 0;
-  int threads = 0;         // intra-op threads; 0: all hardware threads
+  int threads = 0;  // intra-op threads; 0: all hardware threads
   int loader_threads = 1;
   std::string device = "auto";
   bool channels_last = false;

@@ -5,9 +5,14 @@
 namespace acm::train {
 
 nlohmann::json to_json(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},         {"train_loss", m.train_loss},     {"train_top1", m.train_top1},
-          {"test_top1", m.test_top1}, {"test_top5", m.test_top5},       {"lr", m.lr},
-          {"images_per_s", m.images_per_s}, {"seconds", m.seconds}};
+  return {{"epoch", m.epoch},
+          {"train_loss", m.train_loss},
+          {"train_top1", m.train_top1},
+          {"test_top1", m.test_top1},
+          {"test_top5", m.test_top5},
+          {"lr", m.lr},
+          {"images_per_s", m.images_per_s},
+          {"seconds", m.seconds}};
 }
 
 EpochMetrics epoch_from_json(const nlohmann::json& j) {
@@ -25,7 +30,8 @@ EpochMetrics epoch_from_json(const nlohmann::json& j) {
 
 double median_of_last(const std::vector<double>& values, std::size_t k) {
   if (values.empty()) return 0;
-  std::vector<double> tail(values.end() - static_cast<std::ptrdiff_t>(std::min(k, values.size())), values.end());
+  std::vector<double> tail(values.end() - static_cast<std::ptrdiff_t>(std::min(k, values.size())),
+                           values.end());
   std::sort(tail.begin(), tail.end());
   const std::size_t n = tail.size();
   return n % 2 ? tail[n / 2] : (tail[n / 2 - 1] + tail[n / 2]) / 2;
@@ -41,8 +47,8 @@ nlohmann::json final_metrics(const std::vector<EpochMetrics>& epochs) {
     if (epochs[i].test_top1 > epochs[best].test_top1) best = i;  // first epoch reaching the best value
   }
   const double best_top1 = epochs[best].test_top1;
-  // The headline is the best test top-1 over epochs, as the CutMix code reports; last and median-of-last-5 are
-  // the less optimistic figures next to it.
+  // The headline is the best test top-1 over epochs, as the CutMix code reports; last and median-of-last-5
+  // are the less optimistic figures next to it.
   return {{"headline", {{"metric", "best_test_top1"}, {"value", best_top1}}},
           {"best_test_top1", best_top1},
           {"best_epoch", epochs[best].epoch},

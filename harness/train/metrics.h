@@ -1,4 +1,5 @@
-// Per-epoch metrics and the run's final summary (best — the headline —, last, and median of the last 5 epochs).
+// Per-epoch metrics and the run's final summary (best — the headline —, last, and median of the last 5
+// epochs).
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,8 @@
 
 namespace acm::train {
 
-Optimizer::Optimizer(const OptimizerConfig& config, std::vector<std::pair<std::string, at::Tensor>> named_params)
+Optimizer::Optimizer(const OptimizerConfig& config,
+                     std::vector<std::pair<std::string, at::Tensor>> named_params)
     : c_(config) {
   for (auto& [name, p] : named_params) {
     names_.push_back(name);
@@ -86,7 +87,8 @@ std::vector<std::pair<std::string, at::Tensor>> Optimizer::state() const {
   return out;
 }
 
-void Optimizer::load_state(const std::vector<std::pair<std::string, at::Tensor>>& tensors, std::int64_t steps) {
+void Optimizer::load_state(const std::vector<std::pair<std::string, at::Tensor>>& tensors,
+                           std::int64_t steps) {
   std::map<std::string, at::Tensor> by_name(tensors.begin(), tensors.end());
   buf1_.clear();
   buf2_.clear();
@@ -97,7 +99,8 @@ void Optimizer::load_state(const std::vector<std::pair<std::string, at::Tensor>>
   auto take = [&](const std::string& key, const at::Tensor& like) {
     auto it = by_name.find(key);
     if (it == by_name.end()) throw std::runtime_error("checkpoint lacks optimizer state '" + key + "'");
-    if (it->second.sizes() != like.sizes()) throw std::runtime_error("optimizer state '" + key + "' has the wrong shape");
+    if (it->second.sizes() != like.sizes())
+      throw std::runtime_error("optimizer state '" + key + "' has the wrong shape");
     return it->second.to(like.options()).clone();
   };
   for (std::size_t i = 0; i < params_.size(); ++i) {

@@ -1,5 +1,5 @@
-// SGD (momentum, Nesterov, L2), Adam (L2) and AdamW (decoupled decay) over multi-tensor `at::_foreach_*` kernels:
-// a handful of kernel launches per step for the whole model instead of several per parameter, as
+// SGD (momentum, Nesterov, L2), Adam (L2) and AdamW (decoupled decay) over multi-tensor `at::_foreach_*`
+// kernels: a handful of kernel launches per step for the whole model instead of several per parameter, as
 // torch.optim's foreach implementations do. Update rules equal torch.optim's.
 #pragma once
 

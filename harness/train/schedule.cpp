@@ -10,7 +10,9 @@ namespace {
 constexpr double kPi = 3.141592653589793;
 
 // PyTorch's _annealing_cos: from start to end as pct goes 0 -> 1.
-double anneal_cos(double start, double end, double pct) { return end + (start - end) / 2.0 * (std::cos(kPi * pct) + 1); }
+double anneal_cos(double start, double end, double pct) {
+  return end + (start - end) / 2.0 * (std::cos(kPi * pct) + 1);
+}
 
 }  // namespace
 
@@ -24,7 +26,8 @@ ScheduleValue Schedule::at(std::int64_t step) const {
   if (s_.name == "onecycle") {
     // torch.optim.lr_scheduler.OneCycleLR, two phases, cosine annealing.
     const double initial = base / s_.div_factor, final_lr = initial / s_.final_div_factor;
-    const double end1 = s_.pct_start * static_cast<double>(total_) - 1, end2 = static_cast<double>(total_) - 1;
+    const double end1 = s_.pct_start * static_cast<double>(total_) - 1,
+                 end2 = static_cast<double>(total_) - 1;
     const double t = static_cast<double>(step);
     if (t <= end1) {
       const double pct = end1 > 0 ? t / end1 : 1.0;

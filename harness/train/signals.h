@@ -1,6 +1,6 @@
-// SIGTERM and SIGUSR1 (what Slurm sends ahead of a time limit, with --signal) ask a run to stop: the training loop
-// checks at each step boundary, writes a checkpoint and exits with kExitInterrupted so a later --resume continues
-// mid-epoch.
+// SIGTERM and SIGUSR1 (what Slurm sends ahead of a time limit, with --signal) ask a run to stop: the training
+// loop checks at each step boundary, writes a checkpoint and exits with kExitInterrupted so a later --resume
+// continues mid-epoch.
 #pragma once
 
 namespace acm::train {

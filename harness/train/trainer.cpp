@@ -30,7 +30,9 @@ using nlohmann::json;
 
 namespace {
 
-double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+double since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
 
 void make_dirs(const std::string& path) {
   for (std::size_t pos = 1; pos <= path.size(); ++pos) {
@@ -59,8 +61,8 @@ struct Eval {
   double top1 = 0, top5 = 0;
 };
 
-Eval evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test, c10::Device device,
-              bool channels_last) {
+Eval evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test,
+              c10::Device device, bool channels_last) {
   torch::NoGradGuard no_grad;
   model.eval();
   loader.start_epoch(0, data::epoch_order(test.size(), 0, 0, /*shuffle=*/false));
@@ -90,7 +92,8 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   const auto run_start = clock_type::now();
   const json resolved = to_json(c);
   const std::string hash = config_hash(resolved);
-  const std::string result_path = opt.out_dir + "/result.json", ckpt_path = opt.out_dir + "/checkpoint.safetensors";
+  const std::string result_path = opt.out_dir + "/result.json",
+                    ckpt_path = opt.out_dir + "/checkpoint.safetensors";
 
   // Everything that can be checked is checked before training starts.
   make_dirs(opt.out_dir);
@@ -102,7 +105,8 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   const bool have_ckpt = data::file_exists(ckpt_path);
   if (opt.resume && !have_ckpt) throw std::runtime_error("--resume: no checkpoint in " + opt.out_dir);
   if (!opt.resume && have_ckpt) {
-    throw std::runtime_error(opt.out_dir + " holds a checkpoint of an unfinished run: add --resume, or use a new --out");
+    throw std::runtime_error(opt.out_dir +
+                             " holds a checkpoint of an unfinished run: add --resume, or use a new --out");
   }
   write_json(opt.out_dir + "/config.json", resolved);
 
@@ -149,8 +153,9 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
 
   const std::int64_t steps_per_epoch = splits.train.size() / c.batch_size;
   if (steps_per_epoch == 0) {
-    throw config::ConfigError("$.batch_size: " + std::to_string(c.batch_size) + " exceeds the training set (" +
-                              std::to_string(splits.train.size()) + " images)");
+    throw config::ConfigError("$.batch_size: " + std::to_string(c.batch_size) +
+                              " exceeds the training set (" + std::to_string(splits.train.size()) +
+                              " images)");
   }
   std::vector<std::pair<std::string, at::Tensor>> named;
   for (auto& p : model->named_parameters()) named.emplace_back(p.key(), p.value());
@@ -159,31 +164,40 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
 
   TrainState s;
   if (opt.resume) s = load_checkpoint(ckpt_path, *model, optimizer, hash);
-  for (const char* part : {"data", "augment", "forward_backward", "communication", "optimizer", "eval", "checkpoint"}) {
+  for (const char* part :
+       {"data", "augment", "forward_backward", "communication", "optimizer", "eval", "checkpoint"}) {
     s.timing.emplace(part, 0.0);
   }
-  std::unique_ptr<FILE, int (*)(FILE*)> devnull(opt.quiet ? std::fopen("/dev/null", "w") : nullptr, &std::fclose);
+  std::unique_ptr<FILE, int (*)(FILE*)> devnull(opt.quiet ? std::fopen("/dev/null", "w") : nullptr,
+                                                &std::fclose);
   FILE* out = opt.quiet ? devnull.get() : stdout;
   if (!opt.quiet) {
     std::printf("run   %s -> %s (config %s)%s\n", c.model.c_str(), opt.out_dir.c_str(), hash.c_str(),
                 opt.resume ? (" resumed at epoch " + std::to_string(s.epoch + 1) + " step " +
-                              std::to_string(s.step_in_epoch)).c_str()
+                              std::to_string(s.step_in_epoch))
+                                 .c_str()
                            : "");
-    std::printf("data  %s: %lld train / %lld test images; %lld steps per epoch of %lld\n", c.dataset.name.c_str(),
-                static_cast<long long>(splits.train.size()), static_cast<long long>(splits.test.size()),
-                static_cast<long long>(steps_per_epoch), static_cast<long long>(c.batch_size));
+    std::printf("data  %s: %lld train / %lld test images; %lld steps per epoch of %lld\n",
+                c.dataset.name.c_str(), static_cast<long long>(splits.train.size()),
+                static_cast<long long>(splits.test.size()), static_cast<long long>(steps_per_epoch),
+                static_cast<long long>(c.batch_size));
   }
   auto stop_now = [&] { return stop_requested() || (opt.stop_after > 0 && s.global_step >= opt.stop_after); };
   auto interrupted = [&] {
-    std::fprintf(stderr, "\n%s: checkpoint at epoch %lld step %lld written to %s; exit %d (continue with --resume)\n",
+    std::fprintf(stderr,
+                 "\n%s: checkpoint at epoch %lld step %lld written to %s; exit %d (continue with --resume)\n",
                  stop_requested() ? ("signal " + std::to_string(stop_signal())).c_str() : "--stop-after",
-                 static_cast<long long>(s.epoch + 1), static_cast<long long>(s.step_in_epoch), ckpt_path.c_str(),
-                 kExitInterrupted);
+                 static_cast<long long>(s.epoch + 1), static_cast<long long>(s.step_in_epoch),
+                 ckpt_path.c_str(), kExitInterrupted);
     return Outcome::kInterrupted;
   };
   auto failed = [&](const std::string& error) {
-    json result = {{"schema_version", kResultSchemaVersion}, {"status", "failed"}, {"error", error},
-                   {"config", resolved},  {"config_hash", hash},        {"environment", harness::environment_info()}};
+    json result = {{"schema_version", kResultSchemaVersion},
+                   {"status", "failed"},
+                   {"error", error},
+                   {"config", resolved},
+                   {"config_hash", hash},
+                   {"environment", harness::environment_info()}};
     json epochs = json::array();
     for (const auto& m : s.history) epochs.push_back(to_json(m));
     result["epochs"] = epochs;
@@ -196,7 +210,8 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   model->train();
   const auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.label_smoothing);
   for (; s.epoch < c.epochs; ++s.epoch) {
-    std::vector<std::int64_t> order = data::epoch_order(splits.train.size(), c.seed, s.epoch, /*shuffle=*/true);
+    std::vector<std::int64_t> order =
+        data::epoch_order(splits.train.size(), c.seed, s.epoch, /*shuffle=*/true);
     order.resize(static_cast<std::size_t>(steps_per_epoch * c.batch_size));  // drop the incomplete last batch
     order.erase(order.begin(), order.begin() + s.step_in_epoch * c.batch_size);
     train_loader.start_epoch(s.epoch, order);
@@ -221,9 +236,10 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
       const double loss_value = loss.item<double>();
       s.timing["forward_backward"] += since(t);
       if (!std::isfinite(loss_value)) {
-        return failed("non-finite loss (" + std::to_string(loss_value) + ") at epoch " + std::to_string(s.epoch + 1) +
-                      " step " + std::to_string(s.step_in_epoch + 1) + " (global step " +
-                      std::to_string(s.global_step + 1) + ", lr " + std::to_string(lr) + ")");
+        return failed("non-finite loss (" + std::to_string(loss_value) + ") at epoch " +
+                      std::to_string(s.epoch + 1) + " step " + std::to_string(s.step_in_epoch + 1) +
+                      " (global step " + std::to_string(s.global_step + 1) + ", lr " + std::to_string(lr) +
+                      ")");
       }
       t = clock_type::now();
       optimizer.step(sv.lr, sv.momentum);
@@ -247,9 +263,17 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
       }
     }
     s.epoch_seconds += since(t_epoch);
+    {
+      char extra[96];
+      std::snprintf(extra, sizeof extra, "train loss %.4f top-1 %.2f%%",
+                    s.epoch_loss_sum / std::max(s.epoch_seen, 1.0),
+                    100.0 * s.epoch_correct / std::max(s.epoch_seen, 1.0));
+      progress.finish(extra);  // before eval, so its rate is the training rate
+    }
     auto t = clock_type::now();
     const Eval ev = evaluate(*model, test_loader, splits.test, device, c.channels_last);
-    s.timing["eval"] += since(t);
+    const double eval_s = since(t);
+    s.timing["eval"] += eval_s;
     EpochMetrics m;
     m.epoch = s.epoch + 1;
     m.train_loss = s.epoch_loss_sum / std::max(s.epoch_seen, 1.0);
@@ -260,10 +284,9 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
     m.seconds = s.epoch_seconds;
     m.images_per_s = s.epoch_seen / std::max(s.epoch_seconds, 1e-9);
     s.history.push_back(m);
-    char extra[160];
-    std::snprintf(extra, sizeof extra, "train loss %.4f top-1 %.2f%% | test top-1 %.2f%% top-5 %.2f%%",
-                  m.train_loss, m.train_top1, m.test_top1, m.test_top5);
-    progress.finish(extra);
+    std::fprintf(out, "test  epoch %lld/%lld: top-1 %.2f%% top-5 %.2f%% (%lld images, %.1fs)\n",
+                 static_cast<long long>(m.epoch), static_cast<long long>(c.epochs), m.test_top1, m.test_top5,
+                 static_cast<long long>(splits.test.size()), eval_s);
     s.step_in_epoch = 0;
     s.epoch_loss_sum = s.epoch_correct = s.epoch_seen = s.epoch_seconds = 0;
     TrainState next = s;
@@ -293,9 +316,10 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   write_json(result_path, result);
   if (!opt.quiet) {
     const json f = result["final"];
-    std::printf("done  best test top-1 %.2f%% (epoch %lld; headline), last %.2f%%, median of last 5 %.2f%% -> %s\n",
-                f["best_test_top1"].get<double>(), static_cast<long long>(f["best_epoch"].get<std::int64_t>()),
-                f["last_test_top1"].get<double>(), f["median5_test_top1"].get<double>(), result_path.c_str());
+    std::printf(
+        "done  best test top-1 %.2f%% (epoch %lld; headline), last %.2f%%, median of last 5 %.2f%% -> %s\n",
+        f["best_test_top1"].get<double>(), static_cast<long long>(f["best_epoch"].get<std::int64_t>()),
+        f["last_test_top1"].get<double>(), f["median5_test_top1"].get<double>(), result_path.c_str());
   }
   return Outcome::kCompleted;
 }

@@ -1,8 +1,8 @@
 // `harness train`: one run from a config to a result file, resumable, interruptible by SIGTERM/SIGUSR1.
 //
-// The output folder holds config.json (the resolved config), checkpoint.safetensors (after every epoch and on a
-// stop signal) and, once the run has ended, result.json — written atomically, so a run killed at any moment never
-// leaves a result that claims completion.
+// The output folder holds config.json (the resolved config), checkpoint.safetensors (after every epoch and on
+// a stop signal) and, once the run has ended, result.json — written atomically, so a run killed at any moment
+// never leaves a result that claims completion.
 #pragma once
 
 #include <string>

@@ -39,35 +39,82 @@ TEST(RunConfig, DefaultsResolveAndRoundTrip) {
 }
 
 TEST(RunConfig, EveryWrongFieldNamesItsPathAndTheAllowedValues) {
-  expect_config_error([] { parse_run_config({{"epoch", 3}}, "run.json"); },
-                      {"run.json:$.epoch: unknown field", "epochs"});
-  expect_config_error([] { parse_run_config({{"epochs", 0}}, "run.json"); },
-                      {"run.json:$.epochs: expected an integer in [1, 100000], found 0"});
-  expect_config_error([] { parse_run_config({{"model", "resnet19"}}, "f"); },
-                      {"f:$.model", "unknown model 'resnet19'", "resnet18"});
-  expect_config_error([] { parse_run_config({{"optimizer", {{"name", "lamb"}}}}, "f"); },
-                      {"f:$.optimizer.name: expected one of sgd, adam, adamw"});
-  expect_config_error([] { parse_run_config({{"optimizer", {{"name", "adam"}, {"momentum", 0.9}}}}, "f"); },
-                      {"f:$.optimizer.momentum: unknown field"});
-  expect_config_error([] { parse_run_config({{"optimizer", {{"momentum", 0}, {"nesterov", true}}}}, "f"); },
-                      {"f:$.optimizer.nesterov", "momentum > 0"});
-  expect_config_error([] { parse_run_config({{"schedule", {{"name", "poly"}}}}, "f"); },
-                      {"f:$.schedule.name: expected one of constant, step, cosine, onecycle"});
-  expect_config_error([] { parse_run_config({{"schedule", {{"name", "step"}}}}, "f"); },
-                      {"f:$.schedule.milestones", "needs milestones"});
-  expect_config_error([] { parse_run_config({{"schedule", {{"warmup_epochs", 1}}}}, "f"); },
-                      {"f:$.schedule.warmup_epochs: unknown field"});  // one-cycle has its own warm-up
   expect_config_error(
-      [] { parse_run_config({{"optimizer", {{"name", "adamw"}}}, {"schedule", {{"cycle_momentum", true}}}}, "f"); },
+      [] {
+        parse_run_config({{"epoch", 3}}, "run.json");
+      },
+      {"run.json:$.epoch: unknown field", "epochs"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"epochs", 0}}, "run.json");
+      },
+      {"run.json:$.epochs: expected an integer in [1, 100000], found 0"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"model", "resnet19"}}, "f");
+      },
+      {"f:$.model", "unknown model 'resnet19'", "resnet18"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"optimizer", {{"name", "lamb"}}}}, "f");
+      },
+      {"f:$.optimizer.name: expected one of sgd, adam, adamw"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"optimizer", {{"name", "adam"}, {"momentum", 0.9}}}}, "f");
+      },
+      {"f:$.optimizer.momentum: unknown field"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"optimizer", {{"momentum", 0}, {"nesterov", true}}}}, "f");
+      },
+      {"f:$.optimizer.nesterov", "momentum > 0"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"schedule", {{"name", "poly"}}}}, "f");
+      },
+      {"f:$.schedule.name: expected one of constant, step, cosine, onecycle"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"schedule", {{"name", "step"}}}}, "f");
+      },
+      {"f:$.schedule.milestones", "needs milestones"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"schedule", {{"warmup_epochs", 1}}}}, "f");
+      },
+      {"f:$.schedule.warmup_epochs: unknown field"});  // one-cycle has its own warm-up
+  expect_config_error(
+      [] {
+        parse_run_config({{"optimizer", {{"name", "adamw"}}}, {"schedule", {{"cycle_momentum", true}}}}, "f");
+      },
       {"f:$.schedule.cycle_momentum", "needs optimizer sgd"});
-  expect_config_error([] { parse_run_config({{"augment", {{"normalize", "given"}}}}, "f"); },
-                      {"f:$.augment", "mean and std"});
-  expect_config_error([] { parse_run_config({{"label_smoothing", "0.1"}}, "f"); },
-                      {"f:$.label_smoothing: expected a number in [0, 1], found \"0.1\""});
-  expect_config_error([] { parse_run_config({{"dataset", {{"name", "svhn"}}}}, "f"); },
-                      {"f:$.dataset.name: expected one of"});
-  expect_config_error([] { parse_run_config({{"model_options", {{"stem", "deep"}}}}, "f"); },
-                      {"f:$.model_options.stem: expected one of imagenet, cifar"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"augment", {{"normalize", "given"}}}}, "f");
+      },
+      {"f:$.augment", "mean and std"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"label_smoothing", "0.1"}}, "f");
+      },
+      {"f:$.label_smoothing: expected a number in [0, 1], found \"0.1\""});
+  expect_config_error(
+      [] {
+        parse_run_config({{"dataset", {{"name", "svhn"}}}}, "f");
+      },
+      {"f:$.dataset.name: expected one of"});
+  expect_config_error(
+      [] {
+        parse_run_config({{"device", "gpu0"}}, "f");
+      },
+      {"f:$.device: expected one of auto, cpu, cuda, cuda:N, found \"gpu0\""});
+  EXPECT_EQ(parse_run_config({{"device", "cuda:1"}}, "f").device, "cuda:1");
+  expect_config_error(
+      [] {
+        parse_run_config({{"model_options", {{"stem", "deep"}}}}, "f");
+      },
+      {"f:$.model_options.stem: expected one of imagenet, cifar"});
 }
 
 TEST(RunConfig, OverridesSetNestedFieldsWithJsonValues) {
@@ -103,7 +150,8 @@ for lr, m in run(lambda o: L.MultiStepLR(o, milestones=[20, 35], gamma=0.1), 50)
   acm::testing::TempDir dir;
   std::ofstream(dir.file("s.py")) << script;
   std::string out;
-  ASSERT_EQ(acm::testing::run_command(std::string("'") + ACM_PYTHON + "' " + dir.file("s.py"), &out), 0) << out;
+  ASSERT_EQ(acm::testing::run_command(std::string("'") + ACM_PYTHON + "' " + dir.file("s.py"), &out), 0)
+      << out;
   OptimizerConfig o;  // lr 0.1, momentum 0.9
   ScheduleConfig onecycle;
   ScheduleConfig cosine;
@@ -181,7 +229,8 @@ TEST(Optimizer, SgdNesterovWithWeightDecayEqualsTorchOptim) {
   c.momentum = 0.9;
   c.nesterov = true;
   c.weight_decay = 5e-4;
-  torch::optim::SGD ref(theirs, torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(5e-4));
+  torch::optim::SGD ref(theirs,
+                        torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(5e-4));
   compare(c, ref, theirs, ours);
 }
 

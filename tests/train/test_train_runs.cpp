@@ -1,5 +1,5 @@
-// Whole runs of the real `harness train` binary: determinism, resume equivalence (after an epoch and mid-epoch by
-// SIGTERM), atomic results under SIGKILL, and a non-finite loss.
+// Whole runs of the real `harness train` binary: determinism, resume equivalence (after an epoch and
+// mid-epoch by SIGTERM), atomic results under SIGKILL, and a non-finite loss.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <torch/torch.h>
@@ -25,8 +25,14 @@ const std::string kHarness = std::string(ACM_BINARY_DIR) + "/bin/harness";
 // A tiny run: 1×16×16 synthetic images, 4 classes, ResNet-18 of width 4.
 json tiny_config(std::int64_t train_size, std::int64_t epochs) {
   return {{"dataset",
-           {{"name", "synthetic"}, {"train_size", train_size}, {"test_size", 128}, {"channels", 1},
-            {"height", 16}, {"width", 16}, {"classes", 4}, {"noise", 0.6}}},
+           {{"name", "synthetic"},
+            {"train_size", train_size},
+            {"test_size", 128},
+            {"channels", 1},
+            {"height", 16},
+            {"width", 16},
+            {"classes", 4},
+            {"noise", 0.6}}},
           {"model_options", {{"width", 4}}},
           {"epochs", epochs},
           {"batch_size", 32},
@@ -54,7 +60,8 @@ void expect_same_state(const std::string& a, const std::string& b) {
   ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
   for (std::size_t i = 0; i < fa.tensors.size(); ++i) {
     ASSERT_EQ(fa.tensors[i].first, fb.tensors[i].first);
-    EXPECT_TRUE(torch::equal(fa.tensors[i].second, fb.tensors[i].second)) << fa.tensors[i].first << " differs";
+    EXPECT_TRUE(torch::equal(fa.tensors[i].second, fb.tensors[i].second))
+        << fa.tensors[i].first << " differs";
   }
 }
 
@@ -76,7 +83,8 @@ std::string state_of(const std::string& ckpt, const char* key) {
 TEST(TrainRun, SameSeedGivesTheSameNumbers) {
   TempDir dir;
   const std::string cfg = write_config(dir, tiny_config(512, 2));
-  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("a")}, dir.file("a.log")), 0) << acm::testing::read_text(dir.file("a.log"));
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("a")}, dir.file("a.log")), 0)
+      << acm::testing::read_text(dir.file("a.log"));
   ASSERT_EQ(train({"--config", cfg, "--out", dir.file("b")}, dir.file("b.log")), 0);
   ASSERT_EQ(train({"--config", cfg, "--set", "seed=1", "--out", dir.file("c")}, dir.file("c.log")), 0);
   const json a = read_json(dir.file("a/result.json")), b = read_json(dir.file("b/result.json"));
@@ -118,7 +126,8 @@ TEST(TrainRun, ResumeAfterEpochOneEndsBitIdentical) {
   TempDir dir;
   const std::string cfg = write_config(dir, tiny_config(512, 2));  // 16 steps per epoch
   ASSERT_EQ(train({"--config", cfg, "--out", dir.file("whole")}, dir.file("w.log")), 0);
-  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("split"), "--stop-after", "16"}, dir.file("s1.log")), 75)
+  ASSERT_EQ(train({"--config", cfg, "--out", dir.file("split"), "--stop-after", "16"}, dir.file("s1.log")),
+            75)
       << acm::testing::read_text(dir.file("s1.log"));
   EXPECT_FALSE(acm::testing::exists(dir.file("split/result.json")));
   EXPECT_EQ(state_of(dir.file("split/checkpoint.safetensors"), "epoch"), "1");
@@ -126,19 +135,22 @@ TEST(TrainRun, ResumeAfterEpochOneEndsBitIdentical) {
   ASSERT_EQ(train({"--out", dir.file("split"), "--resume"}, dir.file("s2.log")), 0)
       << acm::testing::read_text(dir.file("s2.log"));
   expect_same_state(dir.file("whole/checkpoint.safetensors"), dir.file("split/checkpoint.safetensors"));
-  EXPECT_EQ(metrics_of(read_json(dir.file("whole/result.json"))), metrics_of(read_json(dir.file("split/result.json"))));
+  EXPECT_EQ(metrics_of(read_json(dir.file("whole/result.json"))),
+            metrics_of(read_json(dir.file("split/result.json"))));
 }
 
 TEST(TrainRun, ResumeMidEpochAfterSigtermEndsBitIdentical) {
   TempDir dir;
   const std::string cfg = write_config(dir, tiny_config(4096, 1));  // 128 steps in one epoch
   ASSERT_EQ(train({"--config", cfg, "--out", dir.file("whole")}, dir.file("w.log")), 0);
-  const int pid = acm::testing::spawn({kHarness, "train", "--config", cfg, "--out", dir.file("split")}, dir.file("s1.log"));
+  const int pid = acm::testing::spawn({kHarness, "train", "--config", cfg, "--out", dir.file("split")},
+                                      dir.file("s1.log"));
   ASSERT_TRUE(acm::testing::wait_for_text(dir.file("s1.log"), "data  synthetic", 60));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(pid, SIGTERM);
   ASSERT_EQ(acm::testing::wait_exit(pid), 75) << acm::testing::read_text(dir.file("s1.log"));
-  EXPECT_NE(acm::testing::read_text(dir.file("s1.log")).find("signal 15: checkpoint at epoch 1"), std::string::npos);
+  EXPECT_NE(acm::testing::read_text(dir.file("s1.log")).find("signal 15: checkpoint at epoch 1"),
+            std::string::npos);
   EXPECT_FALSE(acm::testing::exists(dir.file("split/result.json")));
   const std::string step = state_of(dir.file("split/checkpoint.safetensors"), "step_in_epoch");
   EXPECT_NE(step, "0");
@@ -146,7 +158,8 @@ TEST(TrainRun, ResumeMidEpochAfterSigtermEndsBitIdentical) {
   ASSERT_EQ(train({"--out", dir.file("split"), "--resume"}, dir.file("s2.log")), 0)
       << acm::testing::read_text(dir.file("s2.log"));
   expect_same_state(dir.file("whole/checkpoint.safetensors"), dir.file("split/checkpoint.safetensors"));
-  EXPECT_EQ(metrics_of(read_json(dir.file("whole/result.json"))), metrics_of(read_json(dir.file("split/result.json"))));
+  EXPECT_EQ(metrics_of(read_json(dir.file("whole/result.json"))),
+            metrics_of(read_json(dir.file("split/result.json"))));
 }
 
 TEST(TrainRun, SigkillLeavesNoResultClaimingCompletion) {
@@ -183,7 +196,8 @@ TEST(TrainRun, RefusesToOverwriteOrToResumeNothing) {
   const std::string cfg = write_config(dir, tiny_config(256, 1));
   ASSERT_EQ(train({"--config", cfg, "--out", dir.file("r")}, dir.file("1.log")), 0);
   EXPECT_EQ(train({"--config", cfg, "--out", dir.file("r")}, dir.file("2.log")), 1);
-  EXPECT_NE(acm::testing::read_text(dir.file("2.log")).find("already exists (status completed)"), std::string::npos);
+  EXPECT_NE(acm::testing::read_text(dir.file("2.log")).find("already exists (status completed)"),
+            std::string::npos);
   EXPECT_EQ(train({"--config", cfg, "--out", dir.file("none"), "--resume"}, dir.file("3.log")), 1);
   EXPECT_NE(acm::testing::read_text(dir.file("3.log")).find("--resume: no checkpoint"), std::string::npos);
 }
@@ -194,7 +208,8 @@ TEST(TrainRun, BadConfigExitsTwoNamingThePath) {
   cfg["optimizer"] = {{"name", "lamb"}};
   EXPECT_EQ(train({"--config", write_config(dir, cfg), "--out", dir.file("x")}, dir.file("x.log")), 2);
   const std::string log = acm::testing::read_text(dir.file("x.log"));
-  EXPECT_NE(log.find("$.optimizer.name: expected one of sgd, adam, adamw, found \"lamb\""), std::string::npos) << log;
+  EXPECT_NE(log.find("$.optimizer.name: expected one of sgd, adam, adamw, found \"lamb\""), std::string::npos)
+      << log;
   EXPECT_FALSE(acm::testing::exists(dir.file("x"))) << "nothing written for a config that does not parse";
 }
 
