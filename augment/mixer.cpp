@@ -1,0 +1,42 @@
+#include "augment/mixer.h"
+
+#include <ATen/ATen.h>
+
+namespace acm::augment {
+
+at::Tensor one_hot_targets(const at::Tensor& labels, std::int64_t num_classes) {
+  return at::zeros({labels.size(0), num_classes}, at::kFloat).scatter_(1, labels.unsqueeze(1), 1.0);
+}
+
+at::Tensor soft_targets(const at::Tensor& labels, const at::Tensor& partner, const at::Tensor& lambda,
+                        std::int64_t num_classes) {
+  const at::Tensor own = one_hot_targets(labels, num_classes);
+  const at::Tensor donor = own.index_select(0, partner);
+  const at::Tensor lam = lambda.to(at::kFloat).unsqueeze(1);
+  return lam * donor + (1 - lam) * own;
+}
+
+at::Tensor random_pairing(std::int64_t n, at::Generator& gen) {
+  return at::randperm(n, gen, at::TensorOptions().dtype(at::kLong));
+}
+
+double sample_uniform(at::Generator& gen) {
+  return at::empty({1}, at::kDouble).uniform_(0, 1, gen).item<double>();
+}
+
+std::int64_t sample_below(std::int64_t n, at::Generator& gen) {
+  return at::empty({1}, at::kLong).random_(0, n, gen).item<std::int64_t>();
+}
+
+double sample_beta(double a, double b, at::Generator& gen) {
+  const at::Tensor ga = at::_standard_gamma(at::full({1}, a, at::kDouble), gen);
+  const at::Tensor gb = at::_standard_gamma(at::full({1}, b, at::kDouble), gen);
+  const double x = ga.item<double>(), y = gb.item<double>();
+  return x + y > 0 ? x / (x + y) : 0.5;
+}
+
+at::Tensor soft_cross_entropy(const at::Tensor& logits, const at::Tensor& targets) {
+  return -(targets * at::log_softmax(logits, 1)).sum(1).mean();
+}
+
+}  // namespace acm::augment

@@ -1,0 +1,38 @@
+#include "augment/mixup.h"
+
+#include <ATen/ATen.h>
+
+#include <stdexcept>
+
+namespace acm::augment {
+
+MixupMixer::MixupMixer(double alpha, bool per_sample) : alpha_(alpha), per_sample_(per_sample) {
+  if (!(alpha > 0)) throw std::invalid_argument("mixup: alpha must be > 0");
+}
+
+MixedBatch MixupMixer::apply(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                             const at::Tensor& partner, const at::Tensor& lambda) {
+  MixedBatch out;
+  const at::Tensor lam = lambda.to(images.scalar_type()).view({-1, 1, 1, 1});
+  out.images = images * (1 - lam) + images.index_select(0, partner) * lam;
+  out.partner = partner;
+  out.lambda = lambda;
+  out.targets = soft_targets(labels, partner, lambda, num_classes);
+  return out;
+}
+
+MixedBatch MixupMixer::mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                           at::Generator& gen) const {
+  const std::int64_t b = images.size(0);
+  const at::Tensor partner = random_pairing(b, gen);
+  at::Tensor lambda = at::empty({b}, at::kDouble);
+  if (per_sample_) {
+    auto* l = lambda.data_ptr<double>();
+    for (std::int64_t i = 0; i < b; ++i) l[i] = sample_beta(alpha_, alpha_, gen);
+  } else {
+    lambda.fill_(sample_beta(alpha_, alpha_, gen));
+  }
+  return apply(images, labels, num_classes, partner, lambda);
+}
+
+}  // namespace acm::augment

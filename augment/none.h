@@ -1,0 +1,15 @@
+// The baseline: no mixing. Targets are one-hot, λ is 0, every sample is its own partner.
+#pragma once
+
+#include "augment/mixer.h"
+
+namespace acm::augment {
+
+class NoneMixer : public Mixer {
+ public:
+  MixedBatch mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                 at::Generator& gen) const override;
+  std::string name() const override { return "none"; }
+};
+
+}  // namespace acm::augment
