@@ -26,11 +26,13 @@ MixedBatch CutMixMixer::apply(const at::Tensor& images, const at::Tensor& labels
   const std::int64_t b = images.size(0), H = images.size(2), W = images.size(3);
   MixedBatch out;
   out.images = images.clone();
-  out.mask = at::zeros({b, 1, H, W}, at::kFloat);
+  out.mask = at::zeros({b, 1, H, W}, images.options().dtype(at::kFloat));
   if (box.area() > 0) {
     out.images.slice(2, box.y0, box.y1)
         .slice(3, box.x0, box.x1)
-        .copy_(images.index_select(0, partner).slice(2, box.y0, box.y1).slice(3, box.x0, box.x1));
+        .copy_(images.index_select(0, partner.to(images.device()))
+                   .slice(2, box.y0, box.y1)
+                   .slice(3, box.x0, box.x1));
     out.mask.slice(2, box.y0, box.y1).slice(3, box.x0, box.x1).fill_(1.0);
   }
   out.partner = partner;

@@ -14,7 +14,7 @@ MixedBatch CutoutMixer::mix(const at::Tensor& images, const at::Tensor& labels, 
                             at::Generator& gen) const {
   const std::int64_t b = images.size(0), H = images.size(2), W = images.size(3);
   MixedBatch out;
-  out.mask = at::zeros({b, 1, H, W}, at::kFloat);
+  out.mask = at::zeros({b, 1, H, W}, images.options().dtype(at::kFloat));
   for (std::int64_t i = 0; i < b; ++i) {
     for (std::int64_t h = 0; h < holes_; ++h) {
       const std::int64_t cy = sample_below(H, gen), cx = sample_below(W, gen);

@@ -5,14 +5,15 @@
 namespace acm::augment {
 
 at::Tensor one_hot_targets(const at::Tensor& labels, std::int64_t num_classes) {
-  return at::zeros({labels.size(0), num_classes}, at::kFloat).scatter_(1, labels.unsqueeze(1), 1.0);
+  return at::zeros({labels.size(0), num_classes}, labels.options().dtype(at::kFloat))
+      .scatter_(1, labels.unsqueeze(1), 1.0);
 }
 
 at::Tensor soft_targets(const at::Tensor& labels, const at::Tensor& partner, const at::Tensor& lambda,
                         std::int64_t num_classes) {
   const at::Tensor own = one_hot_targets(labels, num_classes);
-  const at::Tensor donor = own.index_select(0, partner);
-  const at::Tensor lam = lambda.to(at::kFloat).unsqueeze(1);
+  const at::Tensor donor = own.index_select(0, partner.to(own.device()));
+  const at::Tensor lam = lambda.to(own.options()).unsqueeze(1);
   return lam * donor + (1 - lam) * own;
 }
 

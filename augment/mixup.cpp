@@ -13,8 +13,8 @@ MixupMixer::MixupMixer(double alpha, bool per_sample) : alpha_(alpha), per_sampl
 MixedBatch MixupMixer::apply(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
                              const at::Tensor& partner, const at::Tensor& lambda) {
   MixedBatch out;
-  const at::Tensor lam = lambda.to(images.scalar_type()).view({-1, 1, 1, 1});
-  out.images = images * (1 - lam) + images.index_select(0, partner) * lam;
+  const at::Tensor lam = lambda.to(images.options()).view({-1, 1, 1, 1});
+  out.images = images * (1 - lam) + images.index_select(0, partner.to(images.device())) * lam;
   out.partner = partner;
   out.lambda = lambda;
   out.targets = soft_targets(labels, partner, lambda, num_classes);

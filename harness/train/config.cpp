@@ -99,6 +99,19 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
     }
     a.finish();
   }
+  {
+    auto m = r.child("mix");
+    auto& x = c.mix;
+    x.method = m.get_choice("method", x.method, augment::mixer_names());
+    if (x.method == "mixup" || x.method == "cutmix") x.alpha = m.get_double("alpha", x.alpha, 1e-6, 1e6);
+    if (x.method == "mixup") x.per_sample = m.get_bool("per_sample", x.per_sample);
+    if (x.method == "cutmix") x.prob = m.get_double("prob", x.prob, 0, 1);
+    if (x.method == "cutout") {
+      x.size = m.get_int("size", x.size, 1, 4096);
+      x.holes = m.get_int("holes", x.holes, 1, 1024);
+    }
+    m.finish();
+  }
   c.label_smoothing = r.get_double("label_smoothing", c.label_smoothing, 0, 1);
   c.seed = static_cast<std::uint64_t>(r.get_int("seed", 0, 0, INT64_MAX));
   c.threads = static_cast<int>(r.get_int("threads", c.threads, 0, 1024));
@@ -143,6 +156,11 @@ json to_json(const RunConfig& c) {
   json aug = {
       {"crop_padding", a.crop_padding}, {"horizontal_flip", a.horizontal_flip}, {"normalize", a.normalize}};
   if (a.normalize == "given") aug.update({{"mean", a.mean}, {"std", a.std}});
+  const auto& x = c.mix;
+  json mix = {{"method", x.method}};
+  if (x.method == "mixup") mix.update({{"alpha", x.alpha}, {"per_sample", x.per_sample}});
+  if (x.method == "cutmix") mix.update({{"alpha", x.alpha}, {"prob", x.prob}});
+  if (x.method == "cutout") mix.update({{"size", x.size}, {"holes", x.holes}});
   return {{"dataset", data::to_json(c.dataset)},
           {"model", c.model},
           {"model_options",
@@ -155,6 +173,7 @@ json to_json(const RunConfig& c) {
           {"optimizer", opt},
           {"schedule", sch},
           {"augment", aug},
+          {"mix", mix},
           {"label_smoothing", c.label_smoothing},
           {"seed", c.seed},
           {"threads", c.threads},

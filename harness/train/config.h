@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "augment/registry.h"
 #include "harness/data/spec.h"
 #include "models/model.h"
 
@@ -54,6 +55,7 @@ struct RunConfig {
   OptimizerConfig optimizer;
   ScheduleConfig schedule;
   AugmentConfig augment;
+  augment::MixSpec mix;  // batch mixing: none | mixup | cutout | cutmix
   double label_smoothing = 0;
   std::uint64_t seed = 0;
   int threads = 0;  // intra-op threads; 0: all hardware threads

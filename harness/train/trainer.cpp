@@ -9,8 +9,13 @@
 #include <fstream>
 #include <memory>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "augment/mixer.h"
+#include "augment/registry.h"
 #include "harness/config/json_reader.h"
 #include "harness/data/file_bytes.h"
+#include "harness/data/keyed_rng.h"
 #include "harness/data/loader.h"
 #include "harness/device.h"
 #include "harness/environment.h"
@@ -209,6 +214,8 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
 
   model->train();
   const auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.label_smoothing);
+  const std::unique_ptr<augment::Mixer> mixer = augment::make_mixer(c.mix);
+  const bool mixing = c.mix.method != "none";
   for (; s.epoch < c.epochs; ++s.epoch) {
     std::vector<std::int64_t> order =
         data::epoch_order(splits.train.size(), c.seed, s.epoch, /*shuffle=*/true);
@@ -226,12 +233,30 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
       if (!batch) break;
       const ScheduleValue sv = schedule.at(s.global_step);
       lr = sv.lr;
-      t = clock_type::now();
       auto x = batch->images.to(device), y = batch->labels.to(device);
+      at::Tensor targets;
+      if (mixing) {
+        t = clock_type::now();
+        // A generator keyed on (seed, step): the same seed gives the same mixed batches, and a resumed run
+        // draws exactly what the uninterrupted one drew, with no generator state to save.
+        at::Generator g = at::detail::createCPUGenerator(data::splitmix64(
+            c.seed ^ data::splitmix64(static_cast<std::uint64_t>(s.global_step) ^ 0x6d6978ull)));
+        augment::MixedBatch mixed = mixer->mix(x, y, splits.train.num_classes, g);
+        x = mixed.images;
+        targets = mixed.targets;
+        if (c.label_smoothing > 0) {
+          targets = targets * (1 - c.label_smoothing) +
+                    c.label_smoothing / static_cast<double>(splits.train.num_classes);
+        }
+        s.timing["augment"] += since(t);
+      }
+      t = clock_type::now();
       if (c.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       optimizer.zero_grad();
       auto logits = model->forward(x);
-      auto loss = torch::nn::functional::cross_entropy(logits, y, ce);
+      // Mixed batches train on soft targets; train top-1 is measured against the recipient's label.
+      auto loss = mixing ? augment::soft_cross_entropy(logits, targets)
+                         : torch::nn::functional::cross_entropy(logits, y, ce);
       loss.backward();
       const double loss_value = loss.item<double>();
       s.timing["forward_backward"] += since(t);
