@@ -189,7 +189,8 @@ TEST(TrainRun, MixedRunsResumeMidEpochBitIdentical) {
 
 TEST(TrainRun, SigkillLeavesNoResultClaimingCompletion) {
   TempDir dir;
-  const std::string cfg = write_config(dir, tiny_config(4096, 1));
+  // 512 steps: still training when the last kill comes.
+  const std::string cfg = write_config(dir, tiny_config(16384, 1));
   for (int delay_ms : {0, 400, 900}) {
     const std::string out = dir.file("k" + std::to_string(delay_ms));
     const int pid = acm::testing::spawn({kHarness, "train", "--config", cfg, "--out", out}, out + ".log");
@@ -198,7 +199,6 @@ TEST(TrainRun, SigkillLeavesNoResultClaimingCompletion) {
     ::kill(pid, SIGKILL);
     EXPECT_EQ(acm::testing::wait_exit(pid), 128 + SIGKILL);
     EXPECT_FALSE(acm::testing::exists(out + "/result.json")) << "killed after " << delay_ms << " ms";
-    // A fresh start on the folder is refused only if a checkpoint exists; --resume then continues.
   }
 }
 
