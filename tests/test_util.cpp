@@ -1,9 +1,11 @@
 #include "tests/test_util.h"
 
+#include "acm/config.h"
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -117,6 +119,13 @@ int run_command(const std::string& command, std::string* output) {
   const int status = ::pclose(p);
   if (output) *output = out;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_venv_python(const std::string& script, const std::vector<std::string>& args, std::string* output) {
+  auto quote = [](const std::string& a) { return "'" + a + "'"; };
+  std::string cmd = quote(ACM_PYTHON) + " " + quote(std::string(ACM_SOURCE_DIR) + "/" + script);
+  for (const auto& a : args) cmd += " " + quote(a);
+  return run_command(cmd, output);
 }
 
 int spawn(const std::vector<std::string>& argv, const std::string& log_path) {

@@ -42,6 +42,9 @@ Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& la
 // Runs a shell command; returns its exit status and captures stdout+stderr in `output`.
 int run_command(const std::string& command, std::string* output);
 
+// Runs the project's venv Python on `script` (a path relative to the repository) with `args`, each quoted.
+int run_venv_python(const std::string& script, const std::vector<std::string>& args, std::string* output);
+
 // Starts argv[0] with stdout and stderr going to `log_path`; returns its pid.
 int spawn(const std::vector<std::string>& argv, const std::string& log_path);
 // Waits for the child: its exit code, or 128 + signal when a signal ended it.

@@ -20,10 +20,9 @@ class CrossCheck : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new acm::testing::TempDir;
-    const std::string cmd = std::string("'") + ACM_PYTHON + "' '" + ACM_SOURCE_DIR +
-                            "/tests/augment/export_mix_references.py' '" + dir_->path() + "' '" +
-                            ACM_SOURCE_DIR + "/scripts'";
-    status_ = acm::testing::run_command(cmd, &output_);
+    status_ =
+        acm::testing::run_venv_python("tests/augment/export_mix_references.py",
+                                      {dir_->path(), std::string(ACM_SOURCE_DIR) + "/scripts"}, &output_);
     if (status_ == 0) {
       for (auto& [k, v] : models::read_safetensors(dir_->file("mix.safetensors")).tensors) t_[k] = v;
     }

@@ -15,10 +15,11 @@ class TorchvisionMatch : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new acm::testing::TempDir;
-    const std::string cmd = std::string("'") + ACM_PYTHON + "' '" + ACM_SOURCE_DIR +
-                            "/tests/models/export_torchvision_reference.py' '" + dir_->path() + "' '" +
-                            ACM_SOURCE_DIR + "/scripts/convert_torchvision.py' resnet18 resnet50";
-    status_ = acm::testing::run_command(cmd, &output_);
+    status_ = acm::testing::run_venv_python(
+        "tests/models/export_torchvision_reference.py",
+        {dir_->path(), std::string(ACM_SOURCE_DIR) + "/scripts/convert_torchvision.py", "resnet18",
+         "resnet50"},
+        &output_);
   }
   static void TearDownTestSuite() {
     delete dir_;
