@@ -17,8 +17,6 @@ class CutMixMixer : public Mixer {
   // α = 1 is the paper's; p = 0.5 is its reference code's CIFAR command (--cutmix_prob 0.5), 1.0 its ImageNet
   // one.
   explicit CutMixMixer(double alpha = 1.0, double prob = 0.5);
-  MixedBatch mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
-                 at::Generator& gen) const override;
   std::string name() const override { return "cutmix"; }
 
   // The deterministic core: pastes `box` of images[partner[i]] onto image i, for every i.
@@ -28,6 +26,8 @@ class CutMixMixer : public Mixer {
   static Box paper_box(double kappa, std::int64_t cy, std::int64_t cx, std::int64_t H, std::int64_t W);
 
  private:
+  MixedBatch do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                    at::Generator& gen, const BatchInfo& info) const override;
   double alpha_, prob_;
 };
 

@@ -10,8 +10,8 @@ CutoutMixer::CutoutMixer(std::int64_t size, std::int64_t holes) : size_(size), h
   if (size < 1 || holes < 1) throw std::invalid_argument("cutout: size and holes must be >= 1");
 }
 
-MixedBatch CutoutMixer::mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
-                            at::Generator& gen) const {
+MixedBatch CutoutMixer::do_mix(const at::Tensor& images, const at::Tensor& labels,
+                               std::int64_t num_classes, at::Generator& gen, const BatchInfo&) const {
   const std::int64_t b = images.size(0), H = images.size(2), W = images.size(3);
   MixedBatch out;
   out.mask = at::zeros({b, 1, H, W}, images.options().dtype(at::kFloat));

@@ -13,11 +13,11 @@ class CutoutMixer : public Mixer {
  public:
   explicit CutoutMixer(std::int64_t size = 16,
                        std::int64_t holes = 1);  // 16×16, 1 hole: the paper's CIFAR-10
-  MixedBatch mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
-                 at::Generator& gen) const override;
   std::string name() const override { return "cutout"; }
 
  private:
+  MixedBatch do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                    at::Generator& gen, const BatchInfo& info) const override;
   std::int64_t size_, holes_;
 };
 

@@ -25,13 +25,25 @@ struct MixedBatch {
                     // undefined for blend methods (Mixup, none)
 };
 
+// Where a batch's samples came from: what a method that looks samples up (the attention cache) needs.
+struct BatchInfo {
+  at::Tensor indices;   // B int64: each sample's index in the training set; undefined when unknown
+  at::Tensor geometry;  // B×3 int32: crop offset y, crop offset x, flip (harness/data/transforms.h)
+};
+
 class Mixer {
  public:
   virtual ~Mixer() = default;
   // `images` B×C×H×W float, `labels` B int64 in [0, num_classes). Every random draw comes from `gen`.
-  virtual MixedBatch mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
-                         at::Generator& gen) const = 0;
+  MixedBatch mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                 at::Generator& gen, const BatchInfo& info = {}) const {
+    return do_mix(images, labels, num_classes, gen, info);
+  }
   virtual std::string name() const = 0;
+
+ private:
+  virtual MixedBatch do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                            at::Generator& gen, const BatchInfo& info) const = 0;
 };
 
 // Helpers shared by the methods.

@@ -12,8 +12,6 @@ namespace acm::augment {
 class MixupMixer : public Mixer {
  public:
   explicit MixupMixer(double alpha = 1.0, bool per_sample = false);  // α = 1: the paper's CIFAR setting
-  MixedBatch mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
-                 at::Generator& gen) const override;
   std::string name() const override { return "mixup"; }
 
   // The deterministic core: blends with the given pairing and per-sample λ (B, float64).
@@ -21,6 +19,8 @@ class MixupMixer : public Mixer {
                           const at::Tensor& partner, const at::Tensor& lambda);
 
  private:
+  MixedBatch do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                    at::Generator& gen, const BatchInfo& info) const override;
   double alpha_;
   bool per_sample_;
 };

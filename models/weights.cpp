@@ -216,4 +216,44 @@ void load_module_state(torch::nn::Module& m, const TensorFile& file, const std::
   for (const auto& [name, t] : file.tensors) targets[name].copy_(t);
 }
 
+std::map<std::string, std::string> model_metadata(const std::string& arch, const ModelSpec& spec) {
+  return {{"arch", arch},
+          {"num_classes", std::to_string(spec.num_classes)},
+          {"in_channels", std::to_string(spec.in_channels)},
+          {"stem", to_string(spec.stem)},
+          {"width", std::to_string(spec.width)},
+          {"init", to_string(spec.init)}};
+}
+
+std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string, std::string>& metadata,
+                                                      const std::string& source) {
+  auto get = [&](const char* key) -> const std::string& {
+    auto it = metadata.find(key);
+    if (it == metadata.end()) {
+      fail(source, std::string("no '") + key +
+                       "' in the metadata: the file does not say which network it holds (checkpoints from "
+                       "before the model record do not; torchvision weights go through scripts/convert_torchvision.py)");
+    }
+    return it->second;
+  };
+  auto number = [&](const char* key) {
+    const std::string& v = get(key);
+    char* end = nullptr;
+    const long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || n < 1) fail(source, std::string("metadata '") + key + "' is not a positive integer: " + v);
+    return static_cast<std::int64_t>(n);
+  };
+  ModelSpec spec;
+  spec.num_classes = number("num_classes");
+  spec.in_channels = number("in_channels");
+  spec.width = number("width");
+  try {
+    spec.stem = stem_from_string(get("stem"));
+    if (metadata.count("init")) spec.init = init_from_string(get("init"));
+  } catch (const std::invalid_argument& e) {
+    fail(source, std::string("metadata: ") + e.what());
+  }
+  return {get("arch"), spec};
+}
+
 }  // namespace acm::models

@@ -11,6 +11,8 @@
 
 #include <torch/nn/module.h>
 
+#include "models/model.h"
+
 namespace acm::models {
 
 class WeightsError : public std::runtime_error {
@@ -38,5 +40,13 @@ TensorFile module_state(const torch::nn::Module& m);
 // the same shape; errors list the missing, unexpected or mis-shaped names and say where the tensors came
 // from.
 void load_module_state(torch::nn::Module& m, const TensorFile& file, const std::string& source);
+
+// Which network a weights file holds, as metadata entries: arch, num_classes, in_channels, stem, width, init.
+// Training checkpoints and scripts/convert_torchvision.py both write them, so either can be rebuilt alone (an
+// Attentive CutMix extractor).
+std::map<std::string, std::string> model_metadata(const std::string& arch, const ModelSpec& spec);
+// Reads them back; WeightsError naming `source` and the missing or bad entry.
+std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string, std::string>& metadata,
+                                                      const std::string& source);
 
 }  // namespace acm::models

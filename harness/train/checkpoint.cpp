@@ -12,7 +12,8 @@ namespace acm::train {
 using nlohmann::json;
 
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const Optimizer& optimizer,
-                     const TrainState& s, const std::string& config_hash) {
+                     const TrainState& s, const std::string& config_hash,
+                     const std::map<std::string, std::string>& model_record) {
   models::TensorFile f;
   for (auto& [name, t] : models::module_state(model).tensors) f.tensors.emplace_back("model/" + name, t);
   for (auto& [name, t] : optimizer.state()) f.tensors.emplace_back("optim/" + name, t);
@@ -29,7 +30,8 @@ void save_checkpoint(const std::string& path, const torch::nn::Module& model, co
                       {"epoch_seconds", s.epoch_seconds},
                       {"history", history},
                       {"timing", s.timing}};
-  f.metadata = {{"format", "acm-checkpoint-v1"}, {"config_hash", config_hash}, {"state", state.dump()}};
+  f.metadata = model_record;
+  f.metadata.insert({{"format", "acm-checkpoint-v1"}, {"config_hash", config_hash}, {"state", state.dump()}});
   models::write_safetensors(path, f);
 }
 

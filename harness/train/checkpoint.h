@@ -24,8 +24,11 @@ struct TrainState {
   std::map<std::string, double> timing;  // seconds per part of the step, summed over the run
 };
 
+// `model_record` (models::model_metadata) names the network, so the checkpoint can be loaded on its own, e.g.
+// as an Attentive CutMix extractor.
 void save_checkpoint(const std::string& path, const torch::nn::Module& model, const Optimizer& optimizer,
-                     const TrainState& state, const std::string& config_hash);
+                     const TrainState& state, const std::string& config_hash,
+                     const std::map<std::string, std::string>& model_record);
 // Restores model and optimizer in place and returns the loop state. Refuses a checkpoint of another config.
 TrainState load_checkpoint(const std::string& path, torch::nn::Module& model, Optimizer& optimizer,
                            const std::string& config_hash);

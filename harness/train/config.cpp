@@ -110,6 +110,33 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
       x.size = m.get_int("size", x.size, 1, 4096);
       x.holes = m.get_int("holes", x.holes, 1, 1024);
     }
+    if (x.method == "attentive_cutmix") {
+      auto& a = x.attentive;
+      a.grid = m.get_int("grid", a.grid, 1, 64);
+      a.lambda = m.get_choice("lambda", a.lambda, {"fixed", "beta"});
+      if (a.lambda == "fixed") a.top_n = m.get_int("top_n", a.top_n, 1, a.grid * a.grid);
+      if (a.lambda == "beta") a.alpha = m.get_double("alpha", a.alpha, 1e-6, 1e6);
+      a.prob = m.get_double("prob", a.prob, 0, 1);
+      x.cache = m.get_bool("cache", x.cache);
+      auto e = m.child("extractor");
+      auto& es = x.extractor;
+      es.path = e.get_string("path", "");
+      if (es.path.empty()) throw ConfigError(e.path_of("path") + ": attentive_cutmix needs an extractor file (a run "
+                                             "folder, a checkpoint, converted weights or a TorchScript module)");
+      es.input_size = e.get_int("input_size", es.input_size, 0, 4096);
+      es.mean = e.get_doubles("mean", {});
+      es.std = e.get_doubles("std", {});
+      if (es.mean.size() != es.std.size()) {
+        throw ConfigError(e.path() + ": mean and std need the same length (one per channel), got " +
+                          std::to_string(es.mean.size()) + " and " + std::to_string(es.std.size()));
+      }
+      for (double v : es.std) {
+        if (!(v > 0)) throw ConfigError(e.path_of("std") + ": every std must be > 0");
+      }
+      es.reduce.how = e.get_choice("reduce", es.reduce.how, augment::reduce_names());
+      if (es.reduce.how == "channel") es.reduce.channel = e.get_int("channel", 0, 0, 1 << 20);
+      e.finish();
+    }
     m.finish();
   }
   c.label_smoothing = r.get_double("label_smoothing", c.label_smoothing, 0, 1);
@@ -161,6 +188,17 @@ json to_json(const RunConfig& c) {
   if (x.method == "mixup") mix.update({{"alpha", x.alpha}, {"per_sample", x.per_sample}});
   if (x.method == "cutmix") mix.update({{"alpha", x.alpha}, {"prob", x.prob}});
   if (x.method == "cutout") mix.update({{"size", x.size}, {"holes", x.holes}});
+  if (x.method == "attentive_cutmix") {
+    const auto& a = x.attentive;
+    const auto& es = x.extractor;
+    mix.update({{"grid", a.grid}, {"lambda", a.lambda}, {"prob", a.prob}, {"cache", x.cache}});
+    if (a.lambda == "fixed") mix["top_n"] = a.top_n;
+    if (a.lambda == "beta") mix["alpha"] = a.alpha;
+    json ex = {{"path", es.path}, {"input_size", es.input_size}, {"reduce", es.reduce.how}};
+    if (!es.mean.empty()) ex.update({{"mean", es.mean}, {"std", es.std}});
+    if (es.reduce.how == "channel") ex["channel"] = es.reduce.channel;
+    mix["extractor"] = ex;
+  }
   return {{"dataset", data::to_json(c.dataset)},
           {"model", c.model},
           {"model_options",

@@ -20,6 +20,7 @@
 #include "harness/device.h"
 #include "harness/environment.h"
 #include "harness/progress.h"
+#include "harness/train/attention_setup.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/metrics.h"
 #include "harness/train/optimizer.h"
@@ -124,6 +125,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   spec.num_classes = splits.train.num_classes;
   spec.in_channels = splits.train.channels;
   models::Classifier model = models::create(c.model, spec);
+  const std::map<std::string, std::string> model_record = models::model_metadata(c.model, spec);
   model->to(device);
   if (c.channels_last) {
     for (auto& p : model->parameters()) {
@@ -212,9 +214,16 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
     return Outcome::kFailed;
   };
 
+  AttentionSetup attention;
+  if (c.mix.method == "attentive_cutmix") {
+    auto t = clock_type::now();
+    attention = prepare_attention(c, splits.train, lo.transform, device, opt.out_dir, out);
+    s.timing["attention_setup"] += since(t);
+  }
+
   model->train();
   const auto ce = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c.label_smoothing);
-  const std::unique_ptr<augment::Mixer> mixer = augment::make_mixer(c.mix);
+  const std::unique_ptr<augment::Mixer> mixer = augment::make_mixer(c.mix, attention.heatmaps);
   const bool mixing = c.mix.method != "none";
   for (; s.epoch < c.epochs; ++s.epoch) {
     std::vector<std::int64_t> order =
@@ -241,7 +250,8 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
         // draws exactly what the uninterrupted one drew, with no generator state to save.
         at::Generator g = at::detail::createCPUGenerator(data::splitmix64(
             c.seed ^ data::splitmix64(static_cast<std::uint64_t>(s.global_step) ^ 0x6d6978ull)));
-        augment::MixedBatch mixed = mixer->mix(x, y, splits.train.num_classes, g);
+        augment::MixedBatch mixed =
+            mixer->mix(x, y, splits.train.num_classes, g, augment::BatchInfo{batch->indices, batch->geometry});
         x = mixed.images;
         targets = mixed.targets;
         if (c.label_smoothing > 0) {
@@ -282,7 +292,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
       if (stop_now() && s.step_in_epoch < steps_per_epoch) {
         s.epoch_seconds += since(t_epoch);
         t = clock_type::now();
-        save_checkpoint(ckpt_path, *model, optimizer, s, hash);
+        save_checkpoint(ckpt_path, *model, optimizer, s, hash, model_record);
         s.timing["checkpoint"] += since(t);
         return interrupted();
       }
@@ -317,7 +327,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
     TrainState next = s;
     ++next.epoch;
     t = clock_type::now();
-    save_checkpoint(ckpt_path, *model, optimizer, next, hash);
+    save_checkpoint(ckpt_path, *model, optimizer, next, hash, model_record);
     s.timing["checkpoint"] += since(t);
     if (stop_now() && next.epoch < c.epochs) {
       s = next;
@@ -329,7 +339,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   for (const auto& m : s.history) epochs.push_back(to_json(m));
   json timing = s.timing;
   timing["total_this_sitting"] = since(run_start);
-  const json result = {{"schema_version", kResultSchemaVersion},
+  json result = {{"schema_version", kResultSchemaVersion},
                        {"status", "completed"},
                        {"config", resolved},
                        {"config_hash", hash},
@@ -338,6 +348,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
                        {"epochs", epochs},
                        {"final", final_metrics(s.history)},
                        {"timing", timing}};
+  if (!attention.record.is_null()) result["attention"] = attention.record;
   write_json(result_path, result);
   if (!opt.quiet) {
     const json f = result["final"];

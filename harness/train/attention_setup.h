@@ -1,0 +1,30 @@
+// What an attentive_cutmix run needs before its first step: the extractor, loaded and checked, and — with
+// mix.cache — the attention cache, read from the run folder or built there over the training set.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "augment/attentive_cutmix.h"
+#include "harness/data/dataset.h"
+#include "harness/data/transforms.h"
+#include "harness/train/config.h"
+
+namespace acm::train {
+
+struct AttentionSetup {
+  std::shared_ptr<const augment::HeatmapSource> heatmaps;
+  nlohmann::json record;  // for result.json: extractor, its file hash, map size, cache use and build time
+};
+
+// `transform` is the training loader's (its normalisation is what the extractor receives). Errors are
+// config::ConfigError naming $.mix.extractor / $.mix.grid; nothing is trained before they are raised.
+AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train, const data::TransformSpec& transform,
+                                 c10::Device device, const std::string& out_dir, FILE* out);
+
+}  // namespace acm::train
