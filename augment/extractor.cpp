@@ -4,6 +4,8 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -131,7 +133,12 @@ std::shared_ptr<const Extractor> Extractor::load(const ExtractorSpec& spec, cons
     }
     try {
       auto [arch, mspec] = models::model_from_metadata(f.metadata, path);
+      // Building the network draws its initial weights (overwritten next) from the default generator: keep
+      // that generator's state, so loading an extractor never changes the run's random stream.
+      at::Generator global = at::detail::getDefaultCPUGenerator();
+      const at::Tensor saved = global.get_state();
       e->impl_->model = models::create(arch, mspec);
+      global.set_state(saved);
       models::load_module_state(*e->impl_->model, weights, path);
       expected_channels = mspec.in_channels;
       e->description_ = arch + " (" + (fmt == "acm-checkpoint-v1" ? "harness checkpoint " : "converted weights ") +

@@ -243,6 +243,7 @@ std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string
     if (v.empty() || *end != '\0' || n < 1) fail(source, std::string("metadata '") + key + "' is not a positive integer: " + v);
     return static_cast<std::int64_t>(n);
   };
+  const std::string arch = get("arch");
   ModelSpec spec;
   spec.num_classes = number("num_classes");
   spec.in_channels = number("in_channels");
@@ -253,7 +254,7 @@ std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string
   } catch (const std::invalid_argument& e) {
     fail(source, std::string("metadata: ") + e.what());
   }
-  return {get("arch"), spec};
+  return {arch, spec};
 }
 
 }  // namespace acm::models

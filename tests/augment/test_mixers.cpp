@@ -9,48 +9,10 @@
 #include "augment/cutout.h"
 #include "augment/mixup.h"
 #include "augment/none.h"
+#include "tests/augment/mix_contract.h"
 
 namespace acm::augment {
 namespace {
-
-constexpr std::int64_t kClasses = 7;
-
-struct Batch {
-  at::Tensor images, labels;
-};
-
-Batch batch(std::int64_t b = 6, std::int64_t h = 10, std::int64_t w = 12) {
-  at::Generator g = at::detail::createCPUGenerator(5);
-  return {at::randn({b, 3, h, w}, g), at::randint(0, kClasses, {b}, g, at::kLong)};
-}
-
-at::Generator gen(std::uint64_t seed) { return at::detail::createCPUGenerator(seed); }
-
-// Checks every contract a mixed batch must keep.
-void expect_contract(const Batch& in, const MixedBatch& m, bool blend) {
-  const std::int64_t b = in.images.size(0);
-  ASSERT_EQ(m.images.sizes(), in.images.sizes());
-  ASSERT_EQ(m.targets.sizes(), (std::vector<std::int64_t>{b, kClasses}));
-  EXPECT_TRUE(at::allclose(m.targets.sum(1), at::ones({b}), 1e-6, 1e-6)) << "targets sum to 1";
-  const at::Tensor expect_targets =
-      m.lambda.to(at::kFloat).unsqueeze(1) * one_hot_targets(in.labels.index_select(0, m.partner), kClasses) +
-      (1 - m.lambda.to(at::kFloat).unsqueeze(1)) * one_hot_targets(in.labels, kClasses);
-  EXPECT_TRUE(at::allclose(m.targets, expect_targets, 1e-6, 1e-6))
-      << "target = λ·y_donor + (1−λ)·y_recipient";
-  if (blend) return;
-  ASSERT_TRUE(m.mask.defined());
-  const at::Tensor donor = in.images.index_select(0, m.partner);
-  const at::Tensor from_donor = m.mask.expand_as(in.images).to(at::kBool);
-  for (std::int64_t i = 0; i < b; ++i) {
-    // λ is the exact fraction of the image's pixels that came from the partner.
-    EXPECT_DOUBLE_EQ(m.lambda[i].item<double>(), m.mask[i].to(at::kDouble).mean().item<double>())
-        << "sample " << i;
-  }
-  EXPECT_TRUE(at::equal(m.images.masked_select(from_donor), donor.masked_select(from_donor)))
-      << "donor pixels";
-  EXPECT_TRUE(at::equal(m.images.masked_select(~from_donor), in.images.masked_select(~from_donor)))
-      << "recipient";
-}
 
 TEST(NoneMixer, LeavesTheBatchAlone) {
   const Batch in = batch();

@@ -238,5 +238,58 @@ TEST(TrainRun, BadConfigExitsTwoNamingThePath) {
   EXPECT_FALSE(acm::testing::exists(dir.file("x"))) << "nothing written for a config that does not parse";
 }
 
+// Attentive CutMix with a previous run's checkpoint as the extractor, exact per-batch pass and cache: a resumed
+// run ends bit-identical to an uninterrupted one, and the resumed sitting reads the cache instead of rebuilding.
+TEST(TrainRun, AttentiveRunsResumeBitIdenticalAndReuseTheCache) {
+  TempDir dir;
+  json ex = tiny_config(256, 1);
+  ex["model_options"]["stem"] = "cifar";  // a 2×2 map for 16×16 images (the ImageNet stem's is 1×1: refused)
+  ASSERT_EQ(train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
+  for (bool cache : {false, true}) {
+    json cfg = tiny_config(512, 2);
+    cfg["mix"] = {{"method", "attentive_cutmix"}, {"top_n", 5}, {"cache", cache}, {"extractor", {{"path", dir.file("ex")}}}};
+    const std::string tag = cache ? "cache" : "exact";
+    const std::string path = write_config(dir, cfg, tag + ".json");
+    ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-whole")}, dir.file(tag + "-w.log")), 0)
+        << acm::testing::read_text(dir.file(tag + "-w.log"));
+    ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-split"), "--stop-after", "21"}, dir.file(tag + "-s1.log")),
+              75);
+    ASSERT_EQ(train({"--out", dir.file(tag + "-split"), "--resume"}, dir.file(tag + "-s2.log")), 0);
+    expect_same_state(dir.file(tag + "-whole/checkpoint.safetensors"), dir.file(tag + "-split/checkpoint.safetensors"));
+    const json whole = read_json(dir.file(tag + "-whole/result.json"));
+    const json split = read_json(dir.file(tag + "-split/result.json"));
+    EXPECT_EQ(metrics_of(whole), metrics_of(split)) << tag;
+    EXPECT_EQ(whole.at("attention").at("cache"), cache);
+    EXPECT_EQ(whole.at("attention").at("map"), json::array({32, 2, 2}));
+    EXPECT_NE(whole.at("attention").at("extractor").get<std::string>().find("resnet18 (harness checkpoint"),
+              std::string::npos);
+    EXPECT_EQ(acm::testing::exists(dir.file(tag + "-whole/attention_cache.safetensors")), cache);
+    if (cache) {
+      EXPECT_TRUE(whole.at("attention").at("cache_built").get<bool>());
+      EXPECT_FALSE(split.at("attention").at("cache_built").get<bool>()) << "the resumed sitting reads the cache";
+    }
+  }
+}
+
+TEST(TrainRun, BadExtractorOrGridExitsTwoBeforeTraining) {
+  TempDir dir;
+  json cfg = tiny_config(256, 1);
+  cfg["mix"] = {{"method", "attentive_cutmix"}, {"extractor", {{"path", dir.file("missing")}}}};
+  EXPECT_EQ(train({"--config", write_config(dir, cfg), "--out", dir.file("x")}, dir.file("x.log")), 2);
+  std::string log = acm::testing::read_text(dir.file("x.log"));
+  EXPECT_NE(log.find("$.mix.extractor.path: extractor " + dir.file("missing") + ": no such file"), std::string::npos)
+      << log;
+  EXPECT_FALSE(acm::testing::exists(dir.file("x/checkpoint.safetensors")));
+  EXPECT_FALSE(acm::testing::exists(dir.file("x/result.json")));
+  cfg["mix"]["grid"] = 20;
+  EXPECT_EQ(train({"--config", write_config(dir, cfg), "--out", dir.file("y")}, dir.file("y.log")), 2);
+  log = acm::testing::read_text(dir.file("y.log"));
+  EXPECT_NE(log.find("$.mix.grid: a 20×20 grid does not fit 16×16 images"), std::string::npos) << log;
+  cfg["mix"] = {{"method", "attentive_cutmix"}, {"top_n", 50}, {"extractor", {{"path", "x"}}}};
+  EXPECT_EQ(train({"--config", write_config(dir, cfg), "--out", dir.file("z")}, dir.file("z.log")), 2);
+  log = acm::testing::read_text(dir.file("z.log"));
+  EXPECT_NE(log.find("$.mix.top_n"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace acm::train

@@ -1,0 +1,507 @@
+// Attentive CutMix, step by step and whole: the grid resize rule, top-N with ties, cell boundaries on grids
+// that do not divide the image, the mixed batch's contracts, a hand-built extractor whose heatmap is known,
+// every bad-extractor case, torchvision's ResNet-18 through TorchScript against Python, and the attention cache
+// against fresh passes on cropped and flipped images.
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <set>
+
+#include <torch/torch.h>
+
+#include "acm/config.h"
+#include "augment/attention.h"
+#include "augment/attention_cache.h"
+#include "augment/attentive_cutmix.h"
+#include "augment/extractor.h"
+#include "harness/data/loader.h"
+#include "harness/data/synthetic.h"
+#include "models/registry.h"
+#include "models/weights.h"
+#include "tests/augment/mix_contract.h"
+#include "tests/expect_error.h"
+#include "tests/test_util.h"
+
+namespace acm::augment {
+namespace {
+
+using acm::testing::expect_error;
+
+// A fixed set of heatmaps, the hand-built source of the contract tests.
+class FixedHeatmaps : public HeatmapSource {
+ public:
+  explicit FixedHeatmaps(at::Tensor maps) : maps_(std::move(maps)) {}
+  at::Tensor grid_maps(const at::Tensor&, const BatchInfo&, std::int64_t grid) const override {
+    return resize_to_grid(maps_, grid);
+  }
+  std::string describe() const override { return "fixed"; }
+
+ private:
+  at::Tensor maps_;
+};
+
+// ---- the resize rule ------------------------------------------------------------------------------------
+
+// Adaptive average pooling of one side, by its definition: output k averages inputs [⌊k·n/m⌋, ⌈(k+1)·n/m⌉).
+std::vector<std::pair<std::int64_t, std::int64_t>> pool_ranges(std::int64_t n, std::int64_t m) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> r;
+  for (std::int64_t k = 0; k < m; ++k) r.emplace_back(k * n / m, ((k + 1) * n + m - 1) / m);
+  return r;
+}
+
+// Bilinear weights of one side, align_corners = false: source = (k + 0.5)·n/m − 0.5, clamped at 0.
+std::vector<std::tuple<std::int64_t, std::int64_t, double>> lerp_taps(std::int64_t n, std::int64_t m) {
+  std::vector<std::tuple<std::int64_t, std::int64_t, double>> t;
+  for (std::int64_t k = 0; k < m; ++k) {
+    const double src = std::max(0.0, (k + 0.5) * static_cast<double>(n) / static_cast<double>(m) - 0.5);
+    const std::int64_t lo = std::min<std::int64_t>(static_cast<std::int64_t>(src), n - 1);
+    t.emplace_back(lo, std::min(lo + 1, n - 1), src - static_cast<double>(lo));
+  }
+  return t;
+}
+
+TEST(AttentionGrid, EqualSizeIsTheIdentity) {
+  const at::Tensor m = at::randn({3, 7, 7});
+  EXPECT_TRUE(at::equal(resize_to_grid(m, 7), m));
+}
+
+TEST(AttentionGrid, LargerMapIsAdaptiveAveragePooled) {
+  for (std::int64_t n : {14, 10, 9}) {
+    const at::Tensor m = at::randn({2, n, n}, at::kDouble);
+    const at::Tensor g = resize_to_grid(m, 7);
+    const auto r = pool_ranges(n, 7);
+    for (std::int64_t i = 0; i < 7; ++i) {
+      for (std::int64_t j = 0; j < 7; ++j) {
+        const double want = m[1]
+                                .slice(0, r[i].first, r[i].second)
+                                .slice(1, r[j].first, r[j].second)
+                                .mean()
+                                .item<double>();
+        EXPECT_NEAR(g[1][i][j].item<double>(), want, 1e-5) << n << " cell " << i << "," << j;
+      }
+    }
+  }
+}
+
+TEST(AttentionGrid, SmallerMapIsBilinearlyInterpolated) {
+  for (std::int64_t n : {2, 4, 5}) {
+    const at::Tensor m = at::randn({1, n, n}, at::kDouble);
+    const at::Tensor g = resize_to_grid(m, 7);
+    const auto t = lerp_taps(n, 7);
+    for (std::int64_t i = 0; i < 7; ++i) {
+      for (std::int64_t j = 0; j < 7; ++j) {
+        const auto [y0, y1, fy] = t[i];
+        const auto [x0, x1, fx] = t[j];
+        auto v = [&](std::int64_t y, std::int64_t x) { return m[0][y][x].item<double>(); };
+        const double want = (1 - fy) * ((1 - fx) * v(y0, x0) + fx * v(y0, x1)) +
+                            fy * ((1 - fx) * v(y1, x0) + fx * v(y1, x1));
+        EXPECT_NEAR(g[0][i][j].item<double>(), want, 1e-5) << n << " cell " << i << "," << j;
+      }
+    }
+  }
+}
+
+TEST(AttentionGrid, MixedSidesPoolTheLongerAndInterpolateTheShorter) {
+  const at::Tensor m = at::randn({1, 14, 3}, at::kDouble);
+  const at::Tensor g = resize_to_grid(m, 7);
+  const auto r = pool_ranges(14, 7);
+  const auto t = lerp_taps(3, 7);
+  for (std::int64_t i = 0; i < 7; ++i) {
+    for (std::int64_t j = 0; j < 7; ++j) {
+      const auto [x0, x1, fx] = t[j];
+      auto pooled = [&](std::int64_t x) {
+        return m[0].slice(0, r[i].first, r[i].second).select(1, x).mean().item<double>();
+      };
+      EXPECT_NEAR(g[0][i][j].item<double>(), (1 - fx) * pooled(x0) + fx * pooled(x1), 1e-5);
+    }
+  }
+}
+
+// ---- top-N cells ----------------------------------------------------------------------------------------
+
+// The reference: cells sorted by value, descending, ties to the lower index; the first n.
+std::vector<std::int64_t> reference_top(const at::Tensor& map, std::int64_t n) {
+  const at::Tensor flat = map.reshape({-1}).to(at::kDouble).contiguous();
+  std::vector<std::int64_t> idx(static_cast<std::size_t>(flat.numel()));
+  std::iota(idx.begin(), idx.end(), 0);
+  const double* v = flat.data_ptr<double>();
+  std::sort(idx.begin(), idx.end(), [&](std::int64_t a, std::int64_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
+  idx.resize(static_cast<std::size_t>(n));
+  std::sort(idx.begin(), idx.end());
+  return idx;
+}
+
+std::vector<std::int64_t> selected(const at::Tensor& sel) {
+  std::vector<std::int64_t> out;
+  const at::Tensor flat = sel.reshape({-1}).to(at::kLong).contiguous();
+  for (std::int64_t k = 0; k < flat.numel(); ++k) {
+    if (flat[k].item<std::int64_t>()) out.push_back(k);
+  }
+  return out;
+}
+
+TEST(TopCells, TakesTheHighestNAndBreaksTiesByLowerIndex) {
+  at::Generator g = gen(3);
+  const at::Tensor distinct = at::randn({4, 7, 7}, g);
+  // Ties everywhere: values from {0, 1, 2} only.
+  const at::Tensor ties = at::randint(0, 3, {4, 7, 7}, g, at::kLong).to(at::kFloat);
+  for (const at::Tensor& maps : {distinct, ties, at::zeros({4, 7, 7})}) {
+    for (std::int64_t n : {1, 6, 17, 48, 49}) {
+      const at::Tensor sel = top_cells(maps, at::full({4}, n, at::kLong));
+      for (std::int64_t i = 0; i < 4; ++i) EXPECT_EQ(selected(sel[i]), reference_top(maps[i], n)) << n;
+    }
+  }
+  // All equal: the first N cells in row-major order.
+  EXPECT_EQ(selected(top_cells(at::zeros({1, 7, 7}), at::full({1}, 3, at::kLong))[0]),
+            (std::vector<std::int64_t>{0, 1, 2}));
+}
+
+TEST(TopCells, RejectsNonFiniteHeatmapsAndNOutOfRange) {
+  at::Tensor m = at::zeros({2, 3, 3});
+  m[1][2][2] = std::nan("");
+  expect_error<std::invalid_argument>([&] { top_cells(m, at::full({2}, 1, at::kLong)); }, {"non-finite"});
+  expect_error<std::invalid_argument>([&] { top_cells(at::zeros({2, 3, 3}), at::full({2}, 10, at::kLong)); },
+                                      {"N must be in 1..9"});
+  expect_error<std::invalid_argument>([&] { top_cells(at::zeros({2, 3, 3}), at::full({2}, 0, at::kLong)); },
+                                      {"N must be in 1..9"});
+}
+
+TEST(PixelCells, BoundariesAreFloorKTimesSizeOverGrid) {
+  EXPECT_EQ(pixel_cells(10, 3), (std::vector<std::int64_t>{0, 0, 0, 1, 1, 1, 2, 2, 2, 2}));
+  EXPECT_EQ(pixel_cells(28, 7)[3], 0);
+  EXPECT_EQ(pixel_cells(28, 7)[4], 1);
+  const auto c = pixel_cells(32, 7);  // 0,4,9,13,18,22,27,32
+  EXPECT_EQ(c[3], 0);
+  EXPECT_EQ(c[4], 1);
+  EXPECT_EQ(c[8], 1);
+  EXPECT_EQ(c[9], 2);
+  EXPECT_EQ(c[26], 5);
+  EXPECT_EQ(c[27], 6);
+  EXPECT_EQ(c[31], 6);
+}
+
+// ---- the mixed batch ------------------------------------------------------------------------------------
+
+// The mask the donor's top-N cells make, built pixel by pixel from the cell rule.
+at::Tensor reference_mask(const at::Tensor& donor_map, std::int64_t n, std::int64_t H, std::int64_t W) {
+  const std::int64_t grid = donor_map.size(0);
+  at::Tensor mask = at::zeros({1, H, W});
+  for (std::int64_t k : reference_top(donor_map, n)) {
+    const std::int64_t r = k / grid, c = k % grid;
+    mask.slice(1, r * H / grid, (r + 1) * H / grid).slice(2, c * W / grid, (c + 1) * W / grid).fill_(1);
+  }
+  return mask;
+}
+
+TEST(AttentiveCutMix, PastesTheDonorsTopCellsAtTheirOwnPositions) {
+  struct Case {
+    std::int64_t h, w, grid, n;
+  };
+  for (const Case& k : {Case{28, 28, 7, 6}, Case{30, 26, 7, 6}, Case{32, 32, 7, 1}, Case{32, 32, 7, 49},
+                        Case{10, 12, 3, 4}, Case{9, 9, 4, 16}}) {
+    const Batch in = batch(6, k.h, k.w);
+    at::Generator g = gen(4);
+    const at::Tensor maps = at::randn({6, k.grid, k.grid}, g);
+    const at::Tensor partner = random_pairing(6, g);
+    const MixedBatch m = AttentiveCutMixMixer::apply(in.images, in.labels, kClasses, partner, maps,
+                                                     at::full({6}, k.n, at::kLong));
+    expect_contract(in, m, /*blend=*/false);
+    for (std::int64_t i = 0; i < 6; ++i) {
+      const std::int64_t d = partner[i].item<std::int64_t>();
+      EXPECT_TRUE(at::equal(m.mask[i], reference_mask(maps[d], k.n, k.h, k.w)))
+          << k.h << "×" << k.w << " grid " << k.grid << " N " << k.n << " sample " << i;
+    }
+    if (k.h % k.grid == 0 && k.w % k.grid == 0) {
+      EXPECT_DOUBLE_EQ(m.lambda[0].item<double>(), static_cast<double>(k.n) / static_cast<double>(k.grid * k.grid));
+    }
+    if (k.n == k.grid * k.grid) {
+      EXPECT_TRUE(at::equal(m.images, in.images.index_select(0, partner))) << "N = grid²: the whole donor";
+    }
+  }
+}
+
+TEST(AttentiveCutMix, HeatmapsSmallerEqualAndLargerThanTheGrid) {
+  const Batch in = batch(4, 28, 28);
+  for (std::int64_t side : {3, 7, 14}) {
+    at::Generator g = gen(5);
+    const at::Tensor maps = at::randn({4, side, side}, g);
+    AttentiveOptions o;
+    o.top_n = 5;
+    const AttentiveCutMixMixer mixer(o, std::make_shared<FixedHeatmaps>(maps));
+    at::Generator mg = gen(6);
+    const MixedBatch m = mixer.mix(in.images, in.labels, kClasses, mg);
+    expect_contract(in, m, false);
+    const at::Tensor grid_maps = resize_to_grid(maps, 7);
+    for (std::int64_t i = 0; i < 4; ++i) {
+      EXPECT_TRUE(at::equal(m.mask[i], reference_mask(grid_maps[m.partner[i].item<std::int64_t>()], 5, 28, 28)))
+          << side;
+    }
+    EXPECT_DOUBLE_EQ(m.lambda[0].item<double>(), 5.0 / 49.0);
+  }
+}
+
+TEST(AttentiveCutMix, SameSeedSameBatchAndBetaLambdaDrawsN) {
+  const Batch in = batch(8, 14, 14);
+  const auto maps = std::make_shared<FixedHeatmaps>(at::randn({8, 7, 7}));
+  AttentiveOptions o;
+  const AttentiveCutMixMixer fixed(o, maps);
+  o.lambda = "beta";
+  const AttentiveCutMixMixer beta(o, maps);
+  for (const Mixer* mixer : {static_cast<const Mixer*>(&fixed), static_cast<const Mixer*>(&beta)}) {
+    at::Generator a = gen(9), b = gen(9);
+    const MixedBatch x = mixer->mix(in.images, in.labels, kClasses, a), y = mixer->mix(in.images, in.labels, kClasses, b);
+    EXPECT_TRUE(at::equal(x.images, y.images));
+    EXPECT_TRUE(at::equal(x.targets, y.targets));
+  }
+  std::set<double> lambdas;
+  for (std::uint64_t s = 0; s < 20; ++s) {
+    at::Generator g = gen(s);
+    const MixedBatch m = beta.mix(in.images, in.labels, kClasses, g);
+    expect_contract(in, m, false);
+    const double cells = m.lambda[0].item<double>() * 49;  // 14×14 on a 7×7 grid: 4 pixels a cell
+    EXPECT_NEAR(cells, std::round(cells), 1e-9);
+    EXPECT_GE(cells, 1);
+    lambdas.insert(m.lambda[0].item<double>());
+  }
+  EXPECT_GT(lambdas.size(), 5u) << "λ ~ Beta varies N";
+  o.lambda = "fixed";
+  o.prob = 0;
+  at::Generator g = gen(1);
+  EXPECT_TRUE(at::equal(AttentiveCutMixMixer(o, maps).mix(in.images, in.labels, kClasses, g).images, in.images));
+}
+
+TEST(PasteMasked, FastPathEqualsWhereForEveryLayout) {
+  at::Generator g = gen(7);
+  const at::Tensor mask = at::randint(0, 2, {5, 1, 9, 13}, g, at::kLong).to(at::kFloat);
+  const at::Tensor partner = random_pairing(5, g);
+  for (auto dtype : {at::kFloat, at::kDouble}) {
+    const at::Tensor x = at::randn({5, 3, 9, 13}, g).to(dtype);
+    EXPECT_TRUE(at::equal(paste_masked(x, partner, mask), paste_masked_reference(x, partner, mask)));
+    const at::Tensor cl = x.contiguous(at::MemoryFormat::ChannelsLast);
+    EXPECT_TRUE(at::equal(paste_masked(cl, partner, mask), paste_masked_reference(x, partner, mask)));
+  }
+}
+
+// ---- extractors -----------------------------------------------------------------------------------------
+
+class Extractors : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new acm::testing::TempDir;
+    status_ = acm::testing::run_venv_python("tests/augment/export_extractors.py",
+                                            {dir_->path(), std::string(ACM_SOURCE_DIR) + "/scripts"}, &output_);
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override { ASSERT_EQ(status_, 0) << output_; }
+  static std::string file(const std::string& name) { return dir_->file(name); }
+  static ImageFormat format(std::int64_t c, std::int64_t h, std::int64_t w) {
+    ImageFormat f;
+    f.channels = c;
+    f.height = h;
+    f.width = w;
+    return f;
+  }
+  static std::shared_ptr<const Extractor> load(const std::string& path, const ImageFormat& f,
+                                               const std::string& reduce = "mean", std::int64_t channel = 0) {
+    ExtractorSpec s;
+    s.path = path;
+    s.reduce.how = reduce;
+    s.reduce.channel = channel;
+    return Extractor::load(s, f, c10::kCPU);
+  }
+
+  static acm::testing::TempDir* dir_;
+  static int status_;
+  static std::string output_;
+};
+acm::testing::TempDir* Extractors::dir_ = nullptr;
+int Extractors::status_ = -1;
+std::string Extractors::output_;
+
+// Images whose bright 4×4 blocks are known: the block-mean extractor's heatmap is 1 there and 0 elsewhere.
+TEST_F(Extractors, HandBuiltExtractorChoosesTheDonorsBrightBlocks) {
+  const std::int64_t b = 6;
+  at::Tensor images = at::zeros({b, 1, 28, 28});
+  std::vector<std::vector<std::int64_t>> bright(b);
+  at::Generator g = gen(12);
+  for (std::int64_t i = 0; i < b; ++i) {
+    const at::Tensor cells = at::randperm(49, g, at::kLong).slice(0, 0, 2);
+    for (std::int64_t k = 0; k < 2; ++k) {
+      const std::int64_t cell = cells[k].item<std::int64_t>(), r = cell / 7, c = cell % 7;
+      images[i][0].slice(0, 4 * r, 4 * r + 4).slice(1, 4 * c, 4 * c + 4).fill_(1.0 + static_cast<double>(i));
+      bright[i].push_back(cell);
+    }
+    std::sort(bright[i].begin(), bright[i].end());
+  }
+  const auto ex = load(file("blockmean.pt"), format(1, 28, 28));
+  EXPECT_EQ(ex->map_height(), 7);
+  AttentiveOptions o;
+  o.top_n = 2;
+  const AttentiveCutMixMixer mixer(o, std::make_shared<ExtractorHeatmaps>(ex));
+  const Batch in{images, at::arange(b, at::kLong) % kClasses};
+  at::Generator mg = gen(13);
+  const MixedBatch m = mixer.mix(in.images, in.labels, kClasses, mg);
+  expect_contract(in, m, false);
+  for (std::int64_t i = 0; i < b; ++i) {
+    const std::int64_t d = m.partner[i].item<std::int64_t>();
+    at::Tensor sel = at::zeros({7, 7}, at::kByte);
+    for (std::int64_t cell : bright[d]) sel.view({-1})[cell] = 1;
+    EXPECT_TRUE(at::equal(m.mask[i], cell_mask(sel.unsqueeze(0), 28, 28)[0])) << "sample " << i;
+  }
+}
+
+TEST_F(Extractors, TorchvisionResNet18ViaTorchScriptGivesPythonsChannelMean) {
+  std::map<std::string, at::Tensor> io;
+  for (auto& [k, v] : models::read_safetensors(file("resnet18_io.safetensors")).tensors) io[k] = v;
+  const auto ex = load(file("resnet18.pt"), format(3, 64, 64));
+  EXPECT_EQ(ex->map_channels(), 512);
+  EXPECT_EQ(ex->map_height(), 2);
+  const at::Tensor ours = ex->heatmaps(io["input"]);
+  ASSERT_EQ(ours.sizes(), io["heatmap"].sizes());
+  EXPECT_TRUE(at::allclose(ours, io["heatmap"], 1e-5, 1e-6)) << (ours - io["heatmap"]).abs().max().item<double>();
+}
+
+TEST_F(Extractors, HarnessCheckpointsAndConvertedWeightsLoadTheirNetwork) {
+  models::ModelSpec spec;
+  spec.num_classes = 5;
+  spec.in_channels = 1;
+  spec.stem = models::Stem::kCifar;
+  spec.width = 4;
+  models::Classifier net = models::create("resnet18", spec);
+  net->eval();
+  for (const char* fmt : {"acm-checkpoint-v1", "acm-weights-v1"}) {
+    models::TensorFile f = models::module_state(*net);
+    if (std::string(fmt) == "acm-checkpoint-v1") {
+      for (auto& [name, t] : f.tensors) name = "model/" + name;
+    }
+    f.metadata = models::model_metadata("resnet18", spec);
+    f.metadata["format"] = fmt;
+    const std::string path = file(std::string(fmt) + ".safetensors");
+    models::write_safetensors(path, f);
+    const auto ex = load(path, format(1, 16, 16));
+    const at::Tensor x = at::randn({3, 1, 16, 16});
+    torch::NoGradGuard ng;
+    EXPECT_TRUE(at::allclose(ex->heatmaps(x), net->features(x).mean(1), 1e-5, 1e-6)) << fmt;
+    EXPECT_NE(ex->description().find("resnet18"), std::string::npos);
+  }
+  // A grey data set feeds a 3-channel network its channel repeated.
+  spec.in_channels = 3;
+  models::Classifier rgb = models::create("resnet18", spec);
+  models::TensorFile f = models::module_state(*rgb);
+  f.metadata = models::model_metadata("resnet18", spec);
+  f.metadata["format"] = "acm-weights-v1";
+  models::write_safetensors(file("rgb.safetensors"), f);
+  const at::Tensor grey = at::randn({2, 1, 16, 16});
+  rgb->eval();
+  torch::NoGradGuard ng;
+  EXPECT_TRUE(at::allclose(load(file("rgb.safetensors"), format(1, 16, 16))->heatmaps(grey),
+                           rgb->features(grey.expand({-1, 3, -1, -1}).contiguous()).mean(1), 1e-5, 1e-6));
+  expect_error<ExtractorError>([&] { load(file("rgb.safetensors"), format(2, 16, 16)); },
+                               {"takes 3-channel images and the data has 2"});
+}
+
+TEST_F(Extractors, EveryBadExtractorFailsAtLoadWithWhatAndWhere) {
+  const ImageFormat f = format(2, 16, 16);
+  expect_error<ExtractorError>([&] { load(file("absent.pt"), f); }, {"absent.pt", "no such file"});
+  expect_error<ExtractorError>([&] { load(dir_->path(), f); }, {"without checkpoint.safetensors"});
+  std::ofstream(file("junk.bin")) << "this is not a network at all";
+  expect_error<ExtractorError>([&] { load(file("junk.bin"), f); },
+                               {"junk.bin", "neither a TorchScript archive nor a safetensors checkpoint"});
+  std::ofstream(file("fake.zip"), std::ios::binary) << std::string("PK\x03\x04", 4) << "garbage garbage garbage";
+  expect_error<ExtractorError>([&] { load(file("fake.zip"), f); }, {"fake.zip", "not a TorchScript module"});
+  models::TensorFile plain;
+  plain.tensors.emplace_back("w", at::zeros({2}));
+  models::write_safetensors(file("plain.safetensors"), plain);
+  expect_error<ExtractorError>([&] { load(file("plain.safetensors"), f); },
+                               {"neither a harness checkpoint nor converted weights"});
+  plain.metadata["format"] = "acm-weights-v1";
+  models::write_safetensors(file("nometa.safetensors"), plain);
+  expect_error<ExtractorError>([&] { load(file("nometa.safetensors"), f); }, {"nometa.safetensors", "no 'arch'"});
+  expect_error<ExtractorError>([&] { load(file("flat.pt"), f); }, {"flat.pt", "its output is 2×512", "B×C×h×w"});
+  expect_error<ExtractorError>([&] { load(file("tuple.pt"), f); }, {"tuple.pt", "not a tensor"});
+  expect_error<ExtractorError>([&] { load(file("pool1.pt"), f); }, {"pool1.pt", "1×1 for 16×16 inputs"});
+  expect_error<ExtractorError>([&] { load(file("rgb.pt"), f); }, {"rgb.pt", "fails on a batch of 2×16×16"});
+  expect_error<ExtractorError>([&] { load(file("blockmean.pt"), f, "channel", 2); },
+                               {"channel 2 asked for", "2 channels (0..1)"});
+  // The one that works, for contrast: a grey image into the RGB TorchScript network is repeated to 3 channels.
+  EXPECT_EQ(load(file("rgb.pt"), format(1, 16, 16))->map_channels(), 4);
+}
+
+// ---- the attention cache --------------------------------------------------------------------------------
+
+TEST_F(Extractors, CachedHeatmapsThroughCropAndFlipEqualAFreshPass) {
+  data::SyntheticSpec ss;
+  ss.train_size = 64;
+  ss.channels = 1;
+  ss.height = ss.width = 16;
+  ss.num_classes = 4;
+  const data::Dataset ds = data::make_synthetic(ss).train;
+  for (bool normalised : {false, true}) {
+    data::LoaderOptions plain;
+    plain.batch_size = 64;
+    plain.threads = 0;
+    if (normalised) {
+      plain.transform.mean = {0.3};
+      plain.transform.std = {0.2};
+    }
+    ImageFormat f = format(1, 16, 16);
+    f.mean = plain.transform.mean;
+    f.std = plain.transform.std;
+    const auto ex = load(file("pointwise.pt"), f);
+    // The cache: heatmaps of the untransformed images, by index.
+    data::Loader untransformed(ds, plain);
+    std::vector<std::int64_t> ids(64);
+    std::iota(ids.begin(), ids.end(), 0);
+    const data::Batch whole = untransformed.assemble(0, 0, ids.data(), 64);
+    const AttentionCache cache(ex->heatmaps(whole.images), ex->black_value(), 16, 16, "test");
+    // Training batches: random crops with padding 3 and flips.
+    data::LoaderOptions aug = plain;
+    aug.transform.crop_padding = 3;
+    aug.transform.horizontal_flip = true;
+    data::Loader loader(ds, aug);
+    std::vector<std::int64_t> some = {5, 17, 0, 63, 22, 40, 41, 9};
+    const data::Batch b = loader.assemble(2, 0, some.data(), static_cast<std::int64_t>(some.size()));
+    ASSERT_GT(b.geometry.select(1, 2).sum().item<std::int64_t>(), 0) << "some flips";
+    ASSERT_GT(b.geometry.slice(1, 0, 2).abs().sum().item<std::int64_t>(), 0) << "some shifts";
+    const BatchInfo info{b.indices, b.geometry};
+    EXPECT_TRUE(at::allclose(cache.transformed_maps(b.indices, b.geometry), ex->heatmaps(b.images), 1e-6, 1e-6))
+        << "normalised " << normalised;
+    const ExtractorHeatmaps fresh(ex);
+    for (std::int64_t grid : {7, 16, 5}) {
+      EXPECT_TRUE(at::allclose(cache.grid_maps(b.images, info, grid), fresh.grid_maps(b.images, info, grid), 1e-6,
+                               1e-6))
+          << "grid " << grid << " normalised " << normalised;
+    }
+  }
+}
+
+TEST(AttentionCacheFile, LoadsOnlyForItsOwnKey) {
+  acm::testing::TempDir dir;
+  const AttentionCache c(at::randn({10, 4, 4}), 0.25f, 16, 16, "test extractor");
+  c.save(dir.file("cache.safetensors"), {{"extractor_hash", "abc"}, {"images", "10"}});
+  std::string why;
+  auto same = AttentionCache::load(dir.file("cache.safetensors"), {{"extractor_hash", "abc"}, {"images", "10"}}, 16,
+                                   16, &why);
+  ASSERT_TRUE(same.has_value()) << why;
+  EXPECT_TRUE(at::equal(same->maps(), c.maps()));
+  EXPECT_FLOAT_EQ(same->fill(), 0.25f);
+  EXPECT_FALSE(AttentionCache::load(dir.file("cache.safetensors"), {{"extractor_hash", "def"}}, 16, 16, &why));
+  EXPECT_NE(why.find("another extractor_hash (abc, now def)"), std::string::npos) << why;
+  EXPECT_FALSE(AttentionCache::load(dir.file("none.safetensors"), {}, 16, 16, &why));
+  EXPECT_EQ(why, "none yet");
+  expect_error<std::invalid_argument>(
+      [&] { c.grid_maps(at::zeros({1, 1, 16, 16}), BatchInfo{}, 7); }, {"no sample indices"});
+  expect_error<std::invalid_argument>(
+      [&] { c.transformed_maps(at::full({1}, 10, at::kLong), at::zeros({1, 3}, at::kInt)); }, {"outside the 10"});
+}
+
+}  // namespace
+}  // namespace acm::augment
