@@ -1,5 +1,7 @@
 // harness — the Attentive CutMix study's command-line program. One executable, one subcommand per job.
 #include <torch/torch.h>
+
+#include <ATen/CPUGeneratorImpl.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -7,7 +9,10 @@
 #include <iostream>
 
 #include "acm/config.h"
+#include "augment/extractor.h"
+#include "augment/gallery.h"
 #include "harness/config/json_reader.h"
+#include "harness/data/loader.h"
 #include "harness/data/error.h"
 #include "harness/data/spec.h"
 #include "harness/environment.h"
@@ -118,6 +123,59 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
       return 1;
   }
   return 1;
+}
+
+int cmd_gallery(const std::string& config_path, const std::vector<std::string>& sets, const std::string& out,
+                std::int64_t count, std::int64_t first, std::uint64_t seed) {
+  if (config_path.empty()) throw acm::config::ConfigError("gallery: --config is required");
+  json j = read_config_file(config_path);
+  for (const auto& s : sets) acm::train::apply_override(j, s);
+  const acm::train::RunConfig c = acm::train::parse_run_config(j, config_path + (sets.empty() ? "" : " (with --set)"));
+  if (c.mix.method != "attentive_cutmix") {
+    throw acm::config::ConfigError(config_path + ":$.mix.method: the gallery shows Attentive CutMix's heatmaps; "
+                                   "it needs attentive_cutmix with an extractor, found " + c.mix.method);
+  }
+  if (count < 2 || count > 16) throw acm::config::ConfigError("--count: between 2 and 16 images, got " + std::to_string(count));
+  const acm::data::DatasetSplits splits = acm::data::load_dataset(c.dataset);
+  const acm::data::Dataset& train = splits.train;
+  if (first < 0 || first + count > train.size()) {
+    throw acm::config::ConfigError("--first: images " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
+                                   " are not all in the training set (" + std::to_string(train.size()) + " images)");
+  }
+  acm::data::LoaderOptions lo;
+  lo.threads = 0;
+  lo.transform = acm::train::train_transform(c, train);
+  lo.transform.crop_padding = 0;
+  lo.transform.horizontal_flip = false;
+  const acm::data::Loader loader(train, lo);
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) ids[static_cast<std::size_t>(i)] = first + i;
+  const acm::data::Batch batch = loader.assemble(0, 0, ids.data(), count);
+  acm::augment::ImageFormat fmt;
+  fmt.channels = train.channels;
+  fmt.height = train.height;
+  fmt.width = train.width;
+  fmt.mean = lo.transform.mean;
+  fmt.std = lo.transform.std;
+  std::shared_ptr<const acm::augment::Extractor> ex;
+  try {
+    ex = acm::augment::Extractor::load(c.mix.extractor, fmt, c10::kCPU);
+  } catch (const acm::augment::ExtractorError& e) {
+    throw acm::config::ConfigError("$.mix.extractor.path: " + std::string(e.what()));
+  }
+  const at::Tensor maps = acm::augment::ExtractorHeatmaps(ex).grid_maps(batch.images, {}, c.mix.attentive.grid);
+  acm::augment::GalleryOptions go;
+  go.attentive = c.mix.attentive;
+  go.cutout_size = std::min<std::int64_t>(c.mix.size, std::min(train.height, train.width) / 2);
+  go.mean = lo.transform.mean;
+  go.std = lo.transform.std;
+  at::Generator gen = at::detail::createCPUGenerator(seed);
+  const acm::augment::Canvas canvas = acm::augment::render_gallery(batch.images, maps, go, gen);
+  acm::augment::write_png(out, canvas);
+  std::printf("gallery: %lld donors of %s, heatmaps of %s -> %s (%lld×%lld px)\n", static_cast<long long>(count),
+              train.name.c_str(), ex->description().c_str(), out.c_str(), static_cast<long long>(canvas.width),
+              static_cast<long long>(canvas.height));
+  return 0;
 }
 
 int cmd_info(bool as_json) {
@@ -266,11 +324,28 @@ int main(int argc, char** argv) {
       "--stop-after", train_stop_after,
       "end this sitting once the run has taken STEPS optimizer steps in all: checkpoint, exit 75");
 
+  std::string gallery_config, gallery_out = "gallery.png";
+  std::vector<std::string> gallery_sets;
+  std::int64_t gallery_count = 6, gallery_first = 0;
+  std::uint64_t gallery_seed = 0;
+  auto* gallery = app.add_subcommand(
+      "gallery",
+      "PNG grid as in the paper's Figure 1: per donor image, its heatmap with the chosen cells outlined and "
+      "the result of Mixup, Cutout, CutMix and Attentive CutMix, with λ under each");
+  gallery->add_option("--config", gallery_config, "a run config with mix.method attentive_cutmix (data, extractor, grid, N)");
+  gallery->add_option("--set", gallery_sets, "override one config field: PATH=VALUE (repeatable)");
+  gallery->add_option("--out", gallery_out, "PNG file to write")->capture_default_str();
+  gallery->add_option("--count", gallery_count, "donor images (rows), 2..16")->capture_default_str();
+  gallery->add_option("--first", gallery_first, "index of the first training image shown")->capture_default_str();
+  gallery->add_option("--seed", gallery_seed, "seed of the Mixup, Cutout and CutMix draws")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) return cmd_info(info_json);
     if (models_cmd->parsed()) return cmd_models(pattern, params, classes, stem);
     if (data_cmd->parsed()) return cmd_data(data_flags);
+    if (gallery->parsed())
+      return cmd_gallery(gallery_config, gallery_sets, gallery_out, gallery_count, gallery_first, gallery_seed);
     if (train->parsed())
       return cmd_train(train_config, train_sets, train_out, train_resume, train_quiet, train_stop_after);
     if (smoke->parsed()) {

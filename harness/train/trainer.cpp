@@ -91,6 +91,22 @@ Eval evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::D
 
 }  // namespace
 
+data::TransformSpec train_transform(const RunConfig& c, const data::Dataset& train) {
+  data::TransformSpec t;
+  t.crop_padding = c.augment.crop_padding;
+  t.horizontal_flip = c.augment.horizontal_flip;
+  if (c.augment.normalize == "dataset") {
+    const data::ChannelStats st = data::channel_stats(train);
+    t.mean = st.mean;
+    t.std = st.std;
+  } else if (c.augment.normalize == "given") {
+    t.mean = c.augment.mean;
+    t.std = c.augment.std;
+  }
+  data::validate_transform(t, train.channels, train.height, train.width);
+  return t;
+}
+
 json read_saved_config(const std::string& out_dir) { return read_json(out_dir + "/config.json"); }
 
 Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
@@ -139,17 +155,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   lo.prefetch = std::max(2, 2 * c.loader_threads);
   lo.seed = c.seed;
   lo.drop_last = true;
-  lo.transform.crop_padding = c.augment.crop_padding;
-  lo.transform.horizontal_flip = c.augment.horizontal_flip;
-  if (c.augment.normalize == "dataset") {
-    const data::ChannelStats st = data::channel_stats(splits.train);
-    lo.transform.mean = st.mean;
-    lo.transform.std = st.std;
-  } else if (c.augment.normalize == "given") {
-    lo.transform.mean = c.augment.mean;
-    lo.transform.std = c.augment.std;
-  }
-  data::validate_transform(lo.transform, splits.train.channels, splits.train.height, splits.train.width);
+  lo.transform = train_transform(c, splits.train);
   data::Loader train_loader(splits.train, lo);
   data::LoaderOptions eo = lo;
   eo.batch_size = c.eval_batch_size;

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "harness/data/dataset.h"
+#include "harness/data/transforms.h"
 #include "harness/train/config.h"
 
 namespace acm::train {
@@ -28,6 +30,10 @@ struct TrainOptions {
 // Runs (or resumes) the run. Config and input errors before training throw; a failure during training (a
 // non-finite loss) writes a result with status "failed" and returns kFailed.
 Outcome run_training(const RunConfig& config, const TrainOptions& options);
+
+// The training loader's transforms for this config: crop, flip and the normalisation (the training split's
+// statistics, given values or none), validated against the data set.
+data::TransformSpec train_transform(const RunConfig& config, const data::Dataset& train);
 
 // The resolved config stored in an output folder by an earlier run (for --resume without --config).
 nlohmann::json read_saved_config(const std::string& out_dir);

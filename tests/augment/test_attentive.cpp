@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
+#include <png.h>
 
 #include <algorithm>
 #include <cmath>
@@ -19,6 +20,7 @@
 #include "augment/attention_cache.h"
 #include "augment/attentive_cutmix.h"
 #include "augment/extractor.h"
+#include "augment/gallery.h"
 #include "harness/data/loader.h"
 #include "harness/data/synthetic.h"
 #include "models/registry.h"
@@ -501,6 +503,69 @@ TEST(AttentionCacheFile, LoadsOnlyForItsOwnKey) {
       [&] { c.grid_maps(at::zeros({1, 1, 16, 16}), BatchInfo{}, 7); }, {"no sample indices"});
   expect_error<std::invalid_argument>(
       [&] { c.transformed_maps(at::full({1}, 10, at::kLong), at::zeros({1, 3}, at::kInt)); }, {"outside the 10"});
+}
+
+// ---- the gallery ----------------------------------------------------------------------------------------
+
+// Reads an 8-bit RGB PNG back with libpng.
+Canvas read_png(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error("cannot open " + path);
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct(png);
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    std::fclose(f);
+    throw std::runtime_error(path + ": not a PNG");
+  }
+  png_init_io(png, f);
+  png_read_info(png, info);
+  Canvas c(png_get_image_width(png, info), png_get_image_height(png, info));
+  EXPECT_EQ(png_get_color_type(png, info), PNG_COLOR_TYPE_RGB);
+  for (std::int64_t y = 0; y < c.height; ++y) png_read_row(png, &c.rgb[static_cast<std::size_t>(y * c.width * 3)], nullptr);
+  png_destroy_read_struct(&png, &info, nullptr);
+  std::fclose(f);
+  return c;
+}
+
+TEST(Gallery, DrawsEachTileFromItsImageAndWritesAPng) {
+  acm::testing::TempDir dir;
+  at::Generator g = gen(21);
+  const at::Tensor images = at::rand({4, 3, 16, 16}, g);  // [0, 1], no normalisation
+  const at::Tensor maps = at::randn({4, 4, 4}, g);
+  GalleryOptions o;
+  o.attentive.grid = 4;
+  o.attentive.top_n = 3;
+  o.cutout_size = 6;
+  at::Generator rg = gen(22);
+  const Canvas c = render_gallery(images, maps, o, rg);
+  write_png(dir.file("g.png"), c);
+  const Canvas back = read_png(dir.file("g.png"));
+  ASSERT_EQ(back.width, c.width);
+  ASSERT_EQ(back.height, c.height);
+  EXPECT_EQ(back.rgb, c.rgb);
+  // Layout: 16×16 images at scale 6 (96 px), 7 columns, 4 rows.
+  const std::int64_t scale = 6, pad = 10, fs = 1, line = 7 * fs + 8, col_w = 96;
+  EXPECT_EQ(c.width, pad + 7 * (col_w + pad));
+  auto pixel = [&](std::int64_t col, std::int64_t row, std::int64_t y, std::int64_t x, int k) {
+    const std::int64_t px = pad + col * (col_w + pad) + x * scale, py = pad + line + row * (96 + line + pad) + y * scale;
+    return c.rgb[static_cast<std::size_t>((py * c.width + px) * 3 + k)];
+  };
+  // Row 1: donor 1 in column 0, recipient 2 in column 2; the attentive column is recipient 2 with donor 1's top
+  // cells.
+  const at::Tensor partner = (at::arange(4, at::kLong) + 3).remainder(4);
+  const MixedBatch att = AttentiveCutMixMixer::apply(images, at::zeros({4}, at::kLong), 1, partner, maps,
+                                                     at::full({4}, 3, at::kLong));
+  for (std::int64_t y : {0, 5, 15}) {
+    for (std::int64_t x : {0, 7, 15}) {
+      for (int k = 0; k < 3; ++k) {
+        auto byte = [](const at::Tensor& t) { return static_cast<std::uint8_t>(std::lround(t.item<float>() * 255.0f)); };
+        EXPECT_EQ(pixel(0, 1, y, x, k), byte(images[1][k][y][x]));
+        EXPECT_EQ(pixel(2, 1, y, x, k), byte(images[2][k][y][x]));
+        EXPECT_EQ(pixel(6, 1, y, x, k), byte(att.images[2][k][y][x]));
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -291,5 +291,38 @@ TEST(TrainRun, BadExtractorOrGridExitsTwoBeforeTraining) {
   EXPECT_NE(log.find("$.mix.top_n"), std::string::npos) << log;
 }
 
+TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
+  TempDir dir;
+  json ex = tiny_config(256, 1);
+  ex["model_options"]["stem"] = "cifar";
+  ASSERT_EQ(train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
+  json cfg = tiny_config(256, 1);
+  cfg["mix"] = {{"method", "attentive_cutmix"}, {"extractor", {{"path", dir.file("ex")}}}};
+  const std::string path = write_config(dir, cfg, "att.json");
+  EXPECT_EQ(acm::testing::wait_exit(acm::testing::spawn(
+                {kHarness, "gallery", "--config", path, "--out", dir.file("g.png"), "--count", "5"}, dir.file("g.log"))),
+            0)
+      << acm::testing::read_text(dir.file("g.log"));
+  const std::string png = acm::testing::read_text(dir.file("g.png"));
+  ASSERT_GT(png.size(), 24u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  auto be32 = [&](std::size_t at) {
+    return (static_cast<unsigned char>(png[at]) << 24) | (static_cast<unsigned char>(png[at + 1]) << 16) |
+           (static_cast<unsigned char>(png[at + 2]) << 8) | static_cast<unsigned char>(png[at + 3]);
+  };
+  // 16×16 images at scale 6: 7 columns of 96 px and 5 rows, with 10 px gaps and 15 px text lines.
+  EXPECT_EQ(be32(16), 10u + 7u * 106u);
+  EXPECT_EQ(be32(20), 10u + 15u + 5u * (96u + 15u + 10u));
+  EXPECT_NE(acm::testing::read_text(dir.file("g.log")).find("5 donors of synthetic/train"), std::string::npos);
+  cfg["mix"] = {{"method", "cutmix"}};
+  EXPECT_EQ(acm::testing::wait_exit(acm::testing::spawn(
+                {kHarness, "gallery", "--config", write_config(dir, cfg, "cm.json"), "--out", dir.file("h.png")},
+                dir.file("h.log"))),
+            2);
+  EXPECT_NE(acm::testing::read_text(dir.file("h.log")).find("$.mix.method: the gallery shows Attentive CutMix"),
+            std::string::npos);
+  EXPECT_FALSE(acm::testing::exists(dir.file("h.png")));
+}
+
 }  // namespace
 }  // namespace acm::train
