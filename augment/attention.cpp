@@ -3,7 +3,10 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <numeric>
 #include <stdexcept>
 #include <utility>
 
@@ -33,38 +36,73 @@ at::Tensor reduce_channels(const at::Tensor& features, const ReduceSpec& spec) {
   throw std::invalid_argument("attention: unknown reduction '" + spec.how + "'; allowed: mean, sum, channel");
 }
 
+at::Tensor resample_matrix(std::int64_t n, std::int64_t m) {
+  at::Tensor a = at::zeros({m, n}, at::kFloat);
+  float* p = a.data_ptr<float>();
+  if (n > m) {  // adaptive average pooling: output k averages inputs [⌊k·n/m⌋, ⌈(k+1)·n/m⌉)
+    for (std::int64_t k = 0; k < m; ++k) {
+      const std::int64_t lo = k * n / m, hi = ((k + 1) * n + m - 1) / m;
+      for (std::int64_t i = lo; i < hi; ++i) p[k * n + i] = 1.0f / static_cast<float>(hi - lo);
+    }
+  } else if (n < m) {  // bilinear, align_corners = false: source (k + ½)·n/m − ½, clamped at 0
+    for (std::int64_t k = 0; k < m; ++k) {
+      const double src = std::max(0.0, (static_cast<double>(k) + 0.5) * static_cast<double>(n) / static_cast<double>(m) - 0.5);
+      const std::int64_t lo = std::min<std::int64_t>(static_cast<std::int64_t>(src), n - 1), hi = std::min(lo + 1, n - 1);
+      const float f = static_cast<float>(src - static_cast<double>(lo));
+      p[k * n + lo] += 1.0f - f;
+      p[k * n + hi] += f;
+    }
+  } else {
+    for (std::int64_t k = 0; k < m; ++k) p[k * n + k] = 1.0f;
+  }
+  return a;
+}
+
 at::Tensor resize_to_grid(const at::Tensor& maps, std::int64_t grid) {
   if (maps.dim() != 3) throw std::invalid_argument("attention: heatmaps must be B×h×w");
   if (grid < 1) throw std::invalid_argument("attention: grid must be >= 1");
-  at::Tensor x = maps.to(at::kFloat).unsqueeze(1);
-  const std::int64_t h = x.size(2), w = x.size(3);
-  const std::int64_t ph = std::min(h, grid), pw = std::min(w, grid);
-  // Pool the sides longer than the grid down to it (a side not longer keeps its size: pooling to the same
-  // size is the identity), then interpolate the sides shorter than the grid up to it.
-  if (ph != h || pw != w) x = at::adaptive_avg_pool2d(x, {ph, pw});
-  if (ph != grid || pw != grid) {
-    x = at::upsample_bilinear2d(x, {grid, grid}, /*align_corners=*/false);
-  }
-  return x.squeeze(1).contiguous();
+  const at::Tensor x = maps.to(at::kCPU, at::kFloat);
+  const std::int64_t h = x.size(1), w = x.size(2);
+  if (h == grid && w == grid) return x.contiguous();
+  // Separable: columns then rows, each pooled (longer side) or interpolated (shorter side) to the grid, as
+  // two plain matrix products over the whole batch.
+  const std::int64_t b = x.size(0);
+  const at::Tensor cols = at::mm(x.reshape({b * h, w}), resample_matrix(w, grid).t());        // (b·h)×grid
+  const at::Tensor by_col = cols.view({b, h, grid}).transpose(1, 2).reshape({b * grid, h});  // (b·grid)×h
+  return at::mm(by_col, resample_matrix(h, grid).t()).view({b, grid, grid}).transpose(1, 2).contiguous();
 }
 
 at::Tensor top_cells(const at::Tensor& grid_maps, const at::Tensor& n) {
   const std::int64_t b = grid_maps.size(0), cells = grid_maps.size(1) * grid_maps.size(2);
-  const at::Tensor flat = grid_maps.reshape({b, cells});
-  if (!at::isfinite(flat).all().item<bool>()) {
-    throw std::invalid_argument("attention: the extractor produced a non-finite heatmap value");
+  const at::Tensor flat = grid_maps.to(at::kCPU, at::kFloat).reshape({b, cells}).contiguous();
+  const at::Tensor counts = n.to(at::kCPU, at::kLong).contiguous();
+  if (counts.dim() != 1 || counts.size(0) != b) throw std::invalid_argument("attention: N must be given per sample");
+  const float* v = flat.const_data_ptr<float>();
+  const std::int64_t* cnt = counts.const_data_ptr<std::int64_t>();
+  for (std::int64_t i = 0; i < b; ++i) {
+    if (cnt[i] < 1 || cnt[i] > cells) {
+      throw std::invalid_argument("attention: N must be in 1.." + std::to_string(cells) + " for each sample, got " +
+                                  std::to_string(cnt[i]));
+    }
   }
-  const at::Tensor counts = n.to(flat.device(), at::kLong);
-  if (counts.size(0) != b || counts.min().item<std::int64_t>() < 1 ||
-      counts.max().item<std::int64_t>() > cells) {
-    throw std::invalid_argument("attention: N must be in 1.." + std::to_string(cells) + " for each sample");
+  for (std::int64_t k = 0; k < b * cells; ++k) {
+    if (!std::isfinite(v[k])) throw std::invalid_argument("attention: the extractor produced a non-finite heatmap value");
   }
-  // A stable sort keeps equal values in index order, so ties go to the lower row-major cell.
-  const at::Tensor order = std::get<1>(flat.sort(/*stable=*/true, /*dim=*/1, /*descending=*/true));
-  const at::Tensor chosen = at::arange(cells, counts.options()).unsqueeze(0).lt(counts.unsqueeze(1));
-  return at::zeros({b, cells}, flat.options().dtype(at::kByte))
-      .scatter_(1, order, chosen.to(at::kByte))
-      .view_as(grid_maps);
+  at::Tensor sel = at::zeros({b, cells}, at::kByte);
+  std::uint8_t* out = sel.data_ptr<std::uint8_t>();
+  at::parallel_for(0, b, 16, [&](std::int64_t b0, std::int64_t b1) {
+    std::vector<std::int64_t> idx(static_cast<std::size_t>(cells));
+    for (std::int64_t i = b0; i < b1; ++i) {
+      const float* row = v + i * cells;
+      std::iota(idx.begin(), idx.end(), 0);
+      // Highest first; equal values in row-major order (the lower index wins a tie).
+      std::partial_sort(idx.begin(), idx.begin() + cnt[i], idx.end(), [&](std::int64_t a, std::int64_t c) {
+        return row[a] > row[c] || (row[a] == row[c] && a < c);
+      });
+      for (std::int64_t k = 0; k < cnt[i]; ++k) out[i * cells + idx[static_cast<std::size_t>(k)]] = 1;
+    }
+  });
+  return sel.view({b, grid_maps.size(1), grid_maps.size(2)}).to(grid_maps.device());
 }
 
 std::vector<std::int64_t> pixel_cells(std::int64_t size, std::int64_t grid) {
@@ -75,72 +113,42 @@ std::vector<std::int64_t> pixel_cells(std::int64_t size, std::int64_t grid) {
   return cell;
 }
 
-at::Tensor cell_mask(const at::Tensor& selection, std::int64_t height, std::int64_t width) {
-  const std::int64_t grid = selection.size(1);
-  auto as_tensor = [&](std::vector<std::int64_t> v) {
-    return at::tensor(v, at::TensorOptions().dtype(at::kLong)).to(selection.device());
-  };
-  return selection.to(at::kFloat)
-      .index_select(1, as_tensor(pixel_cells(height, grid)))
-      .index_select(2, as_tensor(pixel_cells(width, selection.size(2))))
-      .unsqueeze(1)
-      .contiguous();
-}
+namespace {
 
-at::Tensor paste_masked_reference(const at::Tensor& images, const at::Tensor& partner, const at::Tensor& mask) {
-  const at::Tensor donors = images.index_select(0, partner.to(images.device()));
-  return at::where(mask.to(images.device()).ne(0), donors, images);
-}
-
-at::Tensor paste_masked(const at::Tensor& images, const at::Tensor& partner, const at::Tensor& mask) {
-  if (images.dim() != 4 || mask.dim() != 4 || mask.size(0) != images.size(0) || mask.size(1) != 1 ||
-      mask.size(2) != images.size(2) || mask.size(3) != images.size(3) || partner.size(0) != images.size(0)) {
-    throw std::invalid_argument("paste_masked: need images B×C×H×W, mask B×1×H×W and partner B");
-  }
-  if (!images.device().is_cpu() || !images.is_contiguous()) return paste_masked_reference(images, partner, mask);
-  const std::int64_t B = images.size(0), C = images.size(1), H = images.size(2), W = images.size(3);
-  const at::Tensor m = mask.to(at::kCPU, at::kFloat).contiguous();
-  const at::Tensor p = partner.to(at::kCPU, at::kLong).contiguous();
-  const std::int64_t* pp = p.data_ptr<std::int64_t>();
-  for (std::int64_t i = 0; i < B; ++i) {
-    if (pp[i] < 0 || pp[i] >= B) throw std::invalid_argument("paste_masked: partner index out of range");
-  }
-  at::Tensor out = at::empty_like(images);
-  const std::size_t esz = images.element_size();
-  const char* src = static_cast<const char*>(images.const_data_ptr());
-  char* dst = static_cast<char*>(out.data_ptr());
-  const float* mp = m.const_data_ptr<float>();
-  at::parallel_for(0, B, 1, [&](std::int64_t b0, std::int64_t b1) {
-    std::vector<std::pair<std::int64_t, std::int64_t>> runs;  // [x0, x1) taken from the donor
-    for (std::int64_t b = b0; b < b1; ++b) {
-      const std::int64_t d = pp[b];
-      for (std::int64_t y = 0; y < H; ++y) {
-        runs.clear();
-        const float* row = mp + (b * H + y) * W;
-        for (std::int64_t x = 0; x < W;) {
-          if (row[x] == 0) {
-            ++x;
-            continue;
-          }
-          const std::int64_t x0 = x;
-          while (x < W && row[x] != 0) ++x;
-          runs.emplace_back(x0, x);
-        }
-        for (std::int64_t c = 0; c < C; ++c) {
-          const std::size_t off_r = static_cast<std::size_t>(((b * C + c) * H + y) * W) * esz;
-          const std::size_t off_d = static_cast<std::size_t>(((d * C + c) * H + y) * W) * esz;
-          std::int64_t x = 0;
-          for (const auto& [x0, x1] : runs) {
-            if (x0 > x) std::memcpy(dst + off_r + x * esz, src + off_r + x * esz, (x0 - x) * esz);
-            std::memcpy(dst + off_r + x0 * esz, src + off_d + x0 * esz, (x1 - x0) * esz);
-            x = x1;
-          }
-          if (x < W) std::memcpy(dst + off_r + x * esz, src + off_r + x * esz, (W - x) * esz);
+template <typename T>
+void fill_cell_mask(const std::uint8_t* s, T* m, std::int64_t b, std::int64_t gh, std::int64_t gw,
+                    std::int64_t height, std::int64_t width, const std::vector<std::int64_t>& cols) {
+  at::parallel_for(0, b, 16, [&](std::int64_t b0, std::int64_t b1) {
+    for (std::int64_t i = b0; i < b1; ++i) {
+      for (std::int64_t r = 0; r < gh; ++r) {
+        const std::int64_t y0 = r * height / gh, y1 = (r + 1) * height / gh;
+        if (y0 == y1) continue;
+        // One pixel row of this cell row, then copies of it.
+        T* first = m + (i * height + y0) * width;
+        const std::uint8_t* cells = s + (i * gh + r) * gw;
+        for (std::int64_t x = 0; x < width; ++x) first[x] = cells[cols[static_cast<std::size_t>(x)]] ? T(1) : T(0);
+        for (std::int64_t y = y0 + 1; y < y1; ++y) {
+          std::memcpy(first + (y - y0) * width, first, static_cast<std::size_t>(width) * sizeof(T));
         }
       }
     }
   });
-  return out;
+}
+
+}  // namespace
+
+at::Tensor cell_mask(const at::Tensor& selection, std::int64_t height, std::int64_t width, at::ScalarType dtype) {
+  const std::int64_t b = selection.size(0), gh = selection.size(1), gw = selection.size(2);
+  const std::vector<std::int64_t> cols = pixel_cells(width, gw);
+  const at::Tensor sel = selection.to(at::kCPU, at::kByte).contiguous();
+  const std::uint8_t* s = sel.const_data_ptr<std::uint8_t>();
+  at::Tensor mask = at::empty({b, 1, height, width}, dtype == at::kByte ? at::kByte : at::kFloat);
+  if (dtype == at::kByte) {
+    fill_cell_mask(s, mask.data_ptr<std::uint8_t>(), b, gh, gw, height, width, cols);
+  } else {
+    fill_cell_mask(s, mask.data_ptr<float>(), b, gh, gw, height, width, cols);
+  }
+  return mask.to(selection.device());
 }
 
 }  // namespace acm::augment

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "augment/kernels.h"
+
 namespace acm::augment {
 
 struct ReduceSpec {
@@ -26,8 +28,12 @@ const std::vector<std::string>& reduce_names();
 // out of range.
 at::Tensor reduce_channels(const at::Tensor& features, const ReduceSpec& spec);
 
-// B×h×w -> B×grid×grid float32 (see the header comment for the rule).
+// B×h×w -> B×grid×grid float32 on the CPU (see the header comment for the rule), as two small matrix
+// products with resample_matrix along each side.
 at::Tensor resize_to_grid(const at::Tensor& maps, std::int64_t grid);
+// The m×n matrix that takes a side of n values to m: adaptive average pooling when n > m, bilinear
+// interpolation (align_corners = false) when n < m, the identity when equal.
+at::Tensor resample_matrix(std::int64_t n, std::int64_t m);
 
 // The N highest cells of each B×grid×grid map (N per sample, int64 B, each in 1..grid²), ties to the lower
 // row-major index: a B×grid×grid uint8 selection. std::invalid_argument for non-finite heatmap values.
@@ -37,14 +43,9 @@ at::Tensor top_cells(const at::Tensor& grid_maps, const at::Tensor& n);
 // [floor(k·size/grid), floor((k+1)·size/grid)). A cell is empty when grid > size.
 std::vector<std::int64_t> pixel_cells(std::int64_t size, std::int64_t grid);
 
-// B×grid×grid selection -> B×1×H×W float32 mask: 1 on every pixel of a selected cell.
-at::Tensor cell_mask(const at::Tensor& selection, std::int64_t height, std::int64_t width);
-
-// out[i] = images[partner[i]] where mask[i] is set, images[i] elsewhere; mask B×1×H×W. On the CPU, for
-// contiguous NCHW images, it copies each recipient row once and then the donor's runs of masked pixels
-// (memcpy); elsewhere (CUDA, channels-last) it is at::where. Both give identical results.
-at::Tensor paste_masked(const at::Tensor& images, const at::Tensor& partner, const at::Tensor& mask);
-// The at::where path alone, for tests and benchmarks.
-at::Tensor paste_masked_reference(const at::Tensor& images, const at::Tensor& partner, const at::Tensor& mask);
+// B×grid×grid selection -> B×1×H×W mask: 1 on every pixel of a selected cell (float32, or uint8 with
+// `dtype` at::kByte).
+at::Tensor cell_mask(const at::Tensor& selection, std::int64_t height, std::int64_t width,
+                     at::ScalarType dtype = at::kFloat);
 
 }  // namespace acm::augment

@@ -33,7 +33,7 @@ at::Tensor AttentionCache::transformed_maps(const at::Tensor& indices, const at:
   }
   at::Tensor up = maps_.index_select(0, idx);
   if (up.size(1) != H || up.size(2) != W) {
-    up = at::upsample_bilinear2d(up.unsqueeze(1), {H, W}, /*align_corners=*/false).squeeze(1);
+    up = at::matmul(at::matmul(resample_matrix(up.size(1), H), up), resample_matrix(up.size(2), W).t());
   }
   up = up.contiguous();
   const at::Tensor geo = geometry.to(at::kCPU, at::kInt).contiguous();

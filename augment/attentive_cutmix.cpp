@@ -34,11 +34,28 @@ MixedBatch AttentiveCutMixMixer::apply(const at::Tensor& images, const at::Tenso
   const at::Tensor donor_maps = grid_maps.index_select(0, partner.to(grid_maps.device()));
   const at::Tensor selection = top_cells(donor_maps, n);
   MixedBatch out;
-  out.mask = cell_mask(selection, H, W).to(images.device());
-  out.images = paste_masked(images, partner, out.mask);
+  const at::Tensor mask = cell_mask(selection, H, W, at::kByte);
+  out.images = paste_masked(images, partner, mask);
+  out.mask = mask.to(images.device(), at::kFloat);
   out.partner = partner;
-  // λ = pasted pixels / all pixels, per sample (N/grid² only when the grid divides H and W).
-  out.lambda = out.mask.sum({1, 2, 3}).to(at::kCPU, at::kDouble) / static_cast<double>(H * W);
+  // λ = pasted pixels / all pixels, per sample (N/grid² only when the grid divides H and W): the sum of the
+  // chosen cells' exact areas.
+  const std::int64_t gh = selection.size(1), gw = selection.size(2);
+  const at::Tensor sel = selection.to(at::kCPU).contiguous();
+  const std::uint8_t* s = sel.const_data_ptr<std::uint8_t>();
+  out.lambda = at::empty({images.size(0)}, at::kDouble);
+  double* lam = out.lambda.data_ptr<double>();
+  for (std::int64_t i = 0; i < images.size(0); ++i) {
+    std::int64_t area = 0;
+    for (std::int64_t r = 0; r < gh; ++r) {
+      for (std::int64_t c = 0; c < gw; ++c) {
+        if (s[(i * gh + r) * gw + c]) {
+          area += ((r + 1) * H / gh - r * H / gh) * ((c + 1) * W / gw - c * W / gw);
+        }
+      }
+    }
+    lam[i] = static_cast<double>(area) / static_cast<double>(H * W);
+  }
   out.targets = soft_targets(labels, partner, out.lambda, num_classes);
   return out;
 }

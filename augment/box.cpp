@@ -16,9 +16,4 @@ Box centred_box(std::int64_t cy, std::int64_t cx, std::int64_t h, std::int64_t w
   return b;
 }
 
-void mark_box(at::Tensor& mask, std::int64_t i, const Box& box) {
-  if (box.area() <= 0) return;
-  mask[i].slice(1, box.y0, box.y1).slice(2, box.x0, box.x1).fill_(1.0);
-}
-
 }  // namespace acm::augment

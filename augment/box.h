@@ -17,7 +17,4 @@ struct Box {
 Box centred_box(std::int64_t cy, std::int64_t cx, std::int64_t h, std::int64_t w, std::int64_t H,
                 std::int64_t W);
 
-// Sets mask[i, 0, box] = 1 for sample i (mask B×1×H×W float32).
-void mark_box(at::Tensor& mask, std::int64_t i, const Box& box);
-
 }  // namespace acm::augment

@@ -30,9 +30,9 @@ MixedBatch CutMixMixer::apply(const at::Tensor& images, const at::Tensor& labels
   if (box.area() > 0) {
     out.images.slice(2, box.y0, box.y1)
         .slice(3, box.x0, box.x1)
-        .copy_(images.index_select(0, partner.to(images.device()))
-                   .slice(2, box.y0, box.y1)
-                   .slice(3, box.x0, box.x1));
+        .copy_(images.slice(2, box.y0, box.y1)
+                   .slice(3, box.x0, box.x1)
+                   .index_select(0, partner.to(images.device())));
     out.mask.slice(2, box.y0, box.y1).slice(3, box.x0, box.x1).fill_(1.0);
   }
   out.partner = partner;

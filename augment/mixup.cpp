@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "augment/kernels.h"
+
 namespace acm::augment {
 
 MixupMixer::MixupMixer(double alpha, bool per_sample) : alpha_(alpha), per_sample_(per_sample) {
@@ -13,8 +15,7 @@ MixupMixer::MixupMixer(double alpha, bool per_sample) : alpha_(alpha), per_sampl
 MixedBatch MixupMixer::apply(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
                              const at::Tensor& partner, const at::Tensor& lambda) {
   MixedBatch out;
-  const at::Tensor lam = lambda.to(images.options()).view({-1, 1, 1, 1});
-  out.images = images * (1 - lam) + images.index_select(0, partner.to(images.device())) * lam;
+  out.images = blend_pairs(images, partner, lambda);
   out.partner = partner;
   out.lambda = lambda;
   out.targets = soft_targets(labels, partner, lambda, num_classes);

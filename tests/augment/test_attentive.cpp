@@ -277,16 +277,32 @@ TEST(AttentiveCutMix, SameSeedSameBatchAndBetaLambdaDrawsN) {
   EXPECT_TRUE(at::equal(AttentiveCutMixMixer(o, maps).mix(in.images, in.labels, kClasses, g).images, in.images));
 }
 
-TEST(PasteMasked, FastPathEqualsWhereForEveryLayout) {
+// The single-pass CPU kernels against their ATen forms (which CUDA and channels-last tensors take), bit for bit.
+TEST(Kernels, FastPathsEqualTheirAtenForms) {
   at::Generator g = gen(7);
   const at::Tensor mask = at::randint(0, 2, {5, 1, 9, 13}, g, at::kLong).to(at::kFloat);
   const at::Tensor partner = random_pairing(5, g);
+  const at::Tensor lambda = at::rand({5}, g, at::kDouble);
+  const std::vector<std::vector<Box>> boxes = {{Box{0, 3, 2, 9}}, {}, {Box{4, 9, 0, 13}, Box{1, 2, 1, 2}}, {}, {Box{8, 9, 12, 13}}};
   for (auto dtype : {at::kFloat, at::kDouble}) {
     const at::Tensor x = at::randn({5, 3, 9, 13}, g).to(dtype);
+    const at::Tensor cl = x.contiguous(at::MemoryFormat::ChannelsLast);  // takes the ATen path
     EXPECT_TRUE(at::equal(paste_masked(x, partner, mask), paste_masked_reference(x, partner, mask)));
-    const at::Tensor cl = x.contiguous(at::MemoryFormat::ChannelsLast);
     EXPECT_TRUE(at::equal(paste_masked(cl, partner, mask), paste_masked_reference(x, partner, mask)));
+    const at::Tensor lam = lambda.to(dtype).view({-1, 1, 1, 1});
+    const at::Tensor blend = x * (1 - lam) + x.index_select(0, partner) * lam;
+    EXPECT_TRUE(at::equal(blend_pairs(x, partner, lambda), blend));
+    EXPECT_TRUE(at::equal(blend_pairs(cl, partner, lambda), blend));
+    at::Tensor erased = x.clone();
+    erased[0].slice(1, 0, 3).slice(2, 2, 9).zero_();
+    erased[2].slice(1, 4, 9).zero_();
+    erased[2].slice(1, 1, 2).slice(2, 1, 2).zero_();
+    erased[4].slice(1, 8, 9).slice(2, 12, 13).zero_();
+    EXPECT_TRUE(at::equal(erase_boxes(x, boxes), erased));
+    EXPECT_TRUE(at::equal(erase_boxes(cl, boxes), erased));
   }
+  expect_error<std::invalid_argument>([&] { blend_pairs(at::zeros({2, 1, 2, 2}), at::full({2}, 2, at::kLong), at::zeros({2}, at::kDouble)); },
+                                      {"partner index out of range"});
 }
 
 // ---- extractors -----------------------------------------------------------------------------------------
