@@ -46,8 +46,10 @@ at::Tensor resample_matrix(std::int64_t n, std::int64_t m) {
     }
   } else if (n < m) {  // bilinear, align_corners = false: source (k + ½)·n/m − ½, clamped at 0
     for (std::int64_t k = 0; k < m; ++k) {
-      const double src = std::max(0.0, (static_cast<double>(k) + 0.5) * static_cast<double>(n) / static_cast<double>(m) - 0.5);
-      const std::int64_t lo = std::min<std::int64_t>(static_cast<std::int64_t>(src), n - 1), hi = std::min(lo + 1, n - 1);
+      const double src = std::max(
+          0.0, (static_cast<double>(k) + 0.5) * static_cast<double>(n) / static_cast<double>(m) - 0.5);
+      const std::int64_t lo = std::min<std::int64_t>(static_cast<std::int64_t>(src), n - 1),
+                         hi = std::min(lo + 1, n - 1);
       const float f = static_cast<float>(src - static_cast<double>(lo));
       p[k * n + lo] += 1.0f - f;
       p[k * n + hi] += f;
@@ -67,7 +69,7 @@ at::Tensor resize_to_grid(const at::Tensor& maps, std::int64_t grid) {
   // Separable: columns then rows, each pooled (longer side) or interpolated (shorter side) to the grid, as
   // two plain matrix products over the whole batch.
   const std::int64_t b = x.size(0);
-  const at::Tensor cols = at::mm(x.reshape({b * h, w}), resample_matrix(w, grid).t());        // (b·h)×grid
+  const at::Tensor cols = at::mm(x.reshape({b * h, w}), resample_matrix(w, grid).t());       // (b·h)×grid
   const at::Tensor by_col = cols.view({b, h, grid}).transpose(1, 2).reshape({b * grid, h});  // (b·grid)×h
   return at::mm(by_col, resample_matrix(h, grid).t()).view({b, grid, grid}).transpose(1, 2).contiguous();
 }
@@ -76,17 +78,19 @@ at::Tensor top_cells(const at::Tensor& grid_maps, const at::Tensor& n) {
   const std::int64_t b = grid_maps.size(0), cells = grid_maps.size(1) * grid_maps.size(2);
   const at::Tensor flat = grid_maps.to(at::kCPU, at::kFloat).reshape({b, cells}).contiguous();
   const at::Tensor counts = n.to(at::kCPU, at::kLong).contiguous();
-  if (counts.dim() != 1 || counts.size(0) != b) throw std::invalid_argument("attention: N must be given per sample");
+  if (counts.dim() != 1 || counts.size(0) != b)
+    throw std::invalid_argument("attention: N must be given per sample");
   const float* v = flat.const_data_ptr<float>();
   const std::int64_t* cnt = counts.const_data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < b; ++i) {
     if (cnt[i] < 1 || cnt[i] > cells) {
-      throw std::invalid_argument("attention: N must be in 1.." + std::to_string(cells) + " for each sample, got " +
-                                  std::to_string(cnt[i]));
+      throw std::invalid_argument("attention: N must be in 1.." + std::to_string(cells) +
+                                  " for each sample, got " + std::to_string(cnt[i]));
     }
   }
   for (std::int64_t k = 0; k < b * cells; ++k) {
-    if (!std::isfinite(v[k])) throw std::invalid_argument("attention: the extractor produced a non-finite heatmap value");
+    if (!std::isfinite(v[k]))
+      throw std::invalid_argument("attention: the extractor produced a non-finite heatmap value");
   }
   at::Tensor sel = at::zeros({b, cells}, at::kByte);
   std::uint8_t* out = sel.data_ptr<std::uint8_t>();
@@ -108,7 +112,8 @@ at::Tensor top_cells(const at::Tensor& grid_maps, const at::Tensor& n) {
 std::vector<std::int64_t> pixel_cells(std::int64_t size, std::int64_t grid) {
   std::vector<std::int64_t> cell(static_cast<std::size_t>(size));
   for (std::int64_t k = 0; k < grid; ++k) {
-    for (std::int64_t p = k * size / grid; p < (k + 1) * size / grid; ++p) cell[static_cast<std::size_t>(p)] = k;
+    for (std::int64_t p = k * size / grid; p < (k + 1) * size / grid; ++p)
+      cell[static_cast<std::size_t>(p)] = k;
   }
   return cell;
 }
@@ -126,7 +131,8 @@ void fill_cell_mask(const std::uint8_t* s, T* m, std::int64_t b, std::int64_t gh
         // One pixel row of this cell row, then copies of it.
         T* first = m + (i * height + y0) * width;
         const std::uint8_t* cells = s + (i * gh + r) * gw;
-        for (std::int64_t x = 0; x < width; ++x) first[x] = cells[cols[static_cast<std::size_t>(x)]] ? T(1) : T(0);
+        for (std::int64_t x = 0; x < width; ++x)
+          first[x] = cells[cols[static_cast<std::size_t>(x)]] ? T(1) : T(0);
         for (std::int64_t y = y0 + 1; y < y1; ++y) {
           std::memcpy(first + (y - y0) * width, first, static_cast<std::size_t>(width) * sizeof(T));
         }
@@ -137,7 +143,8 @@ void fill_cell_mask(const std::uint8_t* s, T* m, std::int64_t b, std::int64_t gh
 
 }  // namespace
 
-at::Tensor cell_mask(const at::Tensor& selection, std::int64_t height, std::int64_t width, at::ScalarType dtype) {
+at::Tensor cell_mask(const at::Tensor& selection, std::int64_t height, std::int64_t width,
+                     at::ScalarType dtype) {
   const std::int64_t b = selection.size(0), gh = selection.size(1), gw = selection.size(2);
   const std::vector<std::int64_t> cols = pixel_cells(width, gw);
   const at::Tensor sel = selection.to(at::kCPU, at::kByte).contiguous();

@@ -78,7 +78,8 @@ void AttentionCache::save(const std::string& path, const std::map<std::string, s
 
 std::optional<AttentionCache> AttentionCache::load(const std::string& path,
                                                    const std::map<std::string, std::string>& key,
-                                                   std::int64_t height, std::int64_t width, std::string* why) {
+                                                   std::int64_t height, std::int64_t width,
+                                                   std::string* why) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     if (why) *why = "none yet";
@@ -94,7 +95,9 @@ std::optional<AttentionCache> AttentionCache::load(const std::string& path,
   for (const auto& [k, v] : key) {
     auto it = f.metadata.find(k);
     if (it == f.metadata.end() || it->second != v) {
-      if (why) *why = "built for another " + k + " (" + (it == f.metadata.end() ? "none" : it->second) + ", now " + v + ")";
+      if (why)
+        *why = "built for another " + k + " (" + (it == f.metadata.end() ? "none" : it->second) + ", now " +
+               v + ")";
       return std::nullopt;
     }
   }

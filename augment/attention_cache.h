@@ -34,11 +34,12 @@ class AttentionCache : public HeatmapSource {
   const at::Tensor& maps() const { return maps_; }
   float fill() const { return fill_; }
 
-  // Stored as safetensors with `key` (what the maps depend on: extractor hash, reduction, data set, ...) in its
-  // metadata, written atomically.
+  // Stored as safetensors with `key` (what the maps depend on: extractor hash, reduction, data set, ...) in
+  // its metadata, written atomically.
   void save(const std::string& path, const std::map<std::string, std::string>& key) const;
   // The cache at `path` if it exists and was written for exactly `key`; nothing otherwise (`why` says which).
-  static std::optional<AttentionCache> load(const std::string& path, const std::map<std::string, std::string>& key,
+  static std::optional<AttentionCache> load(const std::string& path,
+                                            const std::map<std::string, std::string>& key,
                                             std::int64_t height, std::int64_t width, std::string* why);
 
  private:

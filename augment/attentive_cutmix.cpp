@@ -11,19 +11,21 @@
 
 namespace acm::augment {
 
-AttentiveCutMixMixer::AttentiveCutMixMixer(AttentiveOptions options, std::shared_ptr<const HeatmapSource> heatmaps)
+AttentiveCutMixMixer::AttentiveCutMixMixer(AttentiveOptions options,
+                                           std::shared_ptr<const HeatmapSource> heatmaps)
     : opt_(std::move(options)), heatmaps_(std::move(heatmaps)) {
   if (opt_.grid < 1) throw std::invalid_argument("attentive_cutmix: grid must be >= 1");
   if (opt_.top_n < 1 || opt_.top_n > opt_.grid * opt_.grid) {
-    throw std::invalid_argument("attentive_cutmix: top_n must be in 1.." + std::to_string(opt_.grid * opt_.grid) +
-                                " for a " + std::to_string(opt_.grid) + "×" + std::to_string(opt_.grid) +
-                                " grid");
+    throw std::invalid_argument("attentive_cutmix: top_n must be in 1.." +
+                                std::to_string(opt_.grid * opt_.grid) + " for a " +
+                                std::to_string(opt_.grid) + "×" + std::to_string(opt_.grid) + " grid");
   }
   if (opt_.lambda != "fixed" && opt_.lambda != "beta") {
     throw std::invalid_argument("attentive_cutmix: lambda must be fixed or beta");
   }
   if (!(opt_.alpha > 0)) throw std::invalid_argument("attentive_cutmix: alpha must be > 0");
-  if (!(opt_.prob >= 0 && opt_.prob <= 1)) throw std::invalid_argument("attentive_cutmix: prob must be in [0, 1]");
+  if (!(opt_.prob >= 0 && opt_.prob <= 1))
+    throw std::invalid_argument("attentive_cutmix: prob must be in [0, 1]");
   if (!heatmaps_) throw std::invalid_argument("attentive_cutmix: needs an extractor (mix.extractor)");
 }
 

@@ -1,5 +1,6 @@
-// Attentive CutMix (Walawalkar, Shen, Liu, Savvides, ICASSP 2020): paste the donor's N most attended grid cells
-// — by a frozen extractor's heatmap — onto the recipient at the same positions (attention.h has each step).
+// Attentive CutMix (Walawalkar, Shen, Liu, Savvides, ICASSP 2020): paste the donor's N most attended grid
+// cells — by a frozen extractor's heatmap — onto the recipient at the same positions (attention.h has each
+// step).
 //
 // λ (the donor's share, the convention of this whole project and of this paper: λ = N/49 for N of 7×7 cells)
 // is recomputed as the exact pasted pixel fraction, which is N/grid² only when the grid divides the image.
@@ -23,12 +24,12 @@ class HeatmapSource {
 };
 
 struct AttentiveOptions {
-  std::int64_t grid = 7;       // paper: a 7×7 grid (the final map of an ImageNet ResNet at 224×224)
-  std::int64_t top_n = 6;      // paper: N = 6 was best in its ablation (1..15)
+  std::int64_t grid = 7;   // paper: a 7×7 grid (the final map of an ImageNet ResNet at 224×224)
+  std::int64_t top_n = 6;  // paper: N = 6 was best in its ablation (1..15)
   std::string lambda = "fixed";  // fixed: N = top_n (paper) | beta: λ ~ Beta(α, α), N = clamp(⌊λ·grid²⌋, 1,
                                  // grid²) ("AttentiveMix+", OpenMixup)
-  double alpha = 1.0;          // lambda = beta; an assumption (OpenMixup's default α)
-  double prob = 1.0;           // paper: "every image in the training batch is augmented"
+  double alpha = 1.0;  // lambda = beta; an assumption (OpenMixup's default α)
+  double prob = 1.0;   // paper: "every image in the training batch is augmented"
 };
 
 class AttentiveCutMixMixer : public Mixer {

@@ -42,8 +42,8 @@ MixedBatch CutMixMixer::apply(const at::Tensor& images, const at::Tensor& labels
   return out;
 }
 
-MixedBatch CutMixMixer::do_mix(const at::Tensor& images, const at::Tensor& labels,
-                               std::int64_t num_classes, at::Generator& gen, const BatchInfo&) const {
+MixedBatch CutMixMixer::do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                               at::Generator& gen, const BatchInfo&) const {
   // Draw order fixed whatever the outcome, so one batch's draws never shift the next batch's.
   const double u = sample_uniform(gen);
   const double kappa = sample_beta(alpha_, alpha_, gen);

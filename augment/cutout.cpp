@@ -15,8 +15,8 @@ CutoutMixer::CutoutMixer(std::int64_t size, std::int64_t holes) : size_(size), h
   if (size < 1 || holes < 1) throw std::invalid_argument("cutout: size and holes must be >= 1");
 }
 
-MixedBatch CutoutMixer::do_mix(const at::Tensor& images, const at::Tensor& labels,
-                               std::int64_t num_classes, at::Generator& gen, const BatchInfo&) const {
+MixedBatch CutoutMixer::do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                               at::Generator& gen, const BatchInfo&) const {
   const std::int64_t b = images.size(0), H = images.size(2), W = images.size(3);
   MixedBatch out;
   // All centres in one draw, sample by sample and hole by hole (y then x): (b·holes)×2 values.
@@ -31,7 +31,8 @@ MixedBatch CutoutMixer::do_mix(const at::Tensor& images, const at::Tensor& label
       const std::int64_t k = i * holes_ + h;
       const Box box = centred_box(c[2 * k] % H, c[2 * k + 1] % W, size_, size_, H, W);
       boxes[static_cast<std::size_t>(i)].push_back(box);
-      for (std::int64_t y = box.y0; y < box.y1; ++y) std::fill(m + (i * H + y) * W + box.x0, m + (i * H + y) * W + box.x1, 1.f);
+      for (std::int64_t y = box.y0; y < box.y1; ++y)
+        std::fill(m + (i * H + y) * W + box.x0, m + (i * H + y) * W + box.x1, 1.f);
     }
   }
   out.mask = mask.to(images.device());

@@ -16,7 +16,7 @@
 namespace acm::augment {
 
 struct Extractor::Impl {
-  models::Classifier model;  // a registry network, or
+  models::Classifier model;   // a registry network, or
   torch::jit::Module script;  // a TorchScript module
   bool is_script = false;
   c10::Device device = c10::kCPU;
@@ -97,7 +97,8 @@ std::shared_ptr<const Extractor> Extractor::load(const ExtractorSpec& spec, cons
   {
     std::ifstream in(path, std::ios::binary);
     in.read(magic, 4);
-    if (in.gcount() < 4) throw ExtractorError(where + ": " + std::to_string(in.gcount()) + " bytes; not a model file");
+    if (in.gcount() < 4)
+      throw ExtractorError(where + ": " + std::to_string(in.gcount()) + " bytes; not a model file");
   }
   std::int64_t expected_channels = 0;  // 0: unknown (TorchScript)
   if (magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4) {
@@ -116,8 +117,10 @@ std::shared_ptr<const Extractor> Extractor::load(const ExtractorSpec& spec, cons
     try {
       f = models::read_safetensors(path);
     } catch (const models::WeightsError& err) {
-      throw ExtractorError(where + ": not a model file: neither a TorchScript archive nor a safetensors "
-                           "checkpoint (" + std::string(err.what()) + ")");
+      throw ExtractorError(where +
+                           ": not a model file: neither a TorchScript archive nor a safetensors "
+                           "checkpoint (" +
+                           std::string(err.what()) + ")");
     }
     const auto fmt = f.metadata.count("format") ? f.metadata.at("format") : std::string();
     models::TensorFile weights;
@@ -128,8 +131,10 @@ std::shared_ptr<const Extractor> Extractor::load(const ExtractorSpec& spec, cons
     } else if (fmt == "acm-weights-v1") {
       weights.tensors = f.tensors;
     } else {
-      throw ExtractorError(where + ": a safetensors file but neither a harness checkpoint nor converted weights "
-                           "(metadata format '" + fmt + "'; expected acm-checkpoint-v1 or acm-weights-v1)");
+      throw ExtractorError(where +
+                           ": a safetensors file but neither a harness checkpoint nor converted weights "
+                           "(metadata format '" +
+                           fmt + "'; expected acm-checkpoint-v1 or acm-weights-v1)");
     }
     try {
       auto [arch, mspec] = models::model_from_metadata(f.metadata, path);
@@ -141,8 +146,9 @@ std::shared_ptr<const Extractor> Extractor::load(const ExtractorSpec& spec, cons
       global.set_state(saved);
       models::load_module_state(*e->impl_->model, weights, path);
       expected_channels = mspec.in_channels;
-      e->description_ = arch + " (" + (fmt == "acm-checkpoint-v1" ? "harness checkpoint " : "converted weights ") +
-                        path + ")";
+      e->description_ = arch + " (" +
+                        (fmt == "acm-checkpoint-v1" ? "harness checkpoint " : "converted weights ") + path +
+                        ")";
     } catch (const std::exception& err) {
       throw ExtractorError(std::string("extractor: ") + err.what());
     }
@@ -182,38 +188,44 @@ std::shared_ptr<const Extractor> Extractor::load(const ExtractorSpec& spec, cons
       std::string msg = first.what();
       if (auto* ce = dynamic_cast<const c10::Error*>(&first)) msg = ce->what_without_backtrace();
       throw ExtractorError(where + ": fails on a batch of " + std::to_string(in_channels) + "×" +
-                           std::to_string(size_h) + "×" + std::to_string(size_w) + " images: " + first_line(msg));
+                           std::to_string(size_h) + "×" + std::to_string(size_w) +
+                           " images: " + first_line(msg));
     }
   }
   if (!spec.mean.empty()) {
     const std::size_t want = static_cast<std::size_t>(e->repeat_channels_ ? 3 : format.channels);
     if (spec.mean.size() != want || spec.std.size() != want) {
-      throw ExtractorError(where + ": its normalisation needs " + std::to_string(want) + " means and stds, got " +
-                           std::to_string(spec.mean.size()) + " and " + std::to_string(spec.std.size()));
+      throw ExtractorError(where + ": its normalisation needs " + std::to_string(want) +
+                           " means and stds, got " + std::to_string(spec.mean.size()) + " and " +
+                           std::to_string(spec.std.size()));
     }
   }
   if (out.dim() != 4 || out.size(0) != 2) {
-    throw ExtractorError(where + ": its output is " + shape_str(out.sizes()) + " for a batch of 2; it must be a " +
+    throw ExtractorError(where + ": its output is " + shape_str(out.sizes()) +
+                         " for a batch of 2; it must be a " +
                          "B×C×h×w feature map (export the network without its pooling and classifier)");
   }
   e->map_c_ = out.size(1);
   e->map_h_ = out.size(2);
   e->map_w_ = out.size(3);
   if (spec.reduce.how == "channel" && (spec.reduce.channel < 0 || spec.reduce.channel >= e->map_c_)) {
-    throw ExtractorError(where + ": channel " + std::to_string(spec.reduce.channel) + " asked for, but its map has " +
-                         std::to_string(e->map_c_) + " channels (0.." + std::to_string(e->map_c_ - 1) + ")");
+    throw ExtractorError(where + ": channel " + std::to_string(spec.reduce.channel) +
+                         " asked for, but its map has " + std::to_string(e->map_c_) + " channels (0.." +
+                         std::to_string(e->map_c_ - 1) + ")");
   }
   if (e->map_h_ * e->map_w_ < 2) {
     throw ExtractorError(where + ": its feature map is " + std::to_string(e->map_h_) + "×" +
                          std::to_string(e->map_w_) + " for " + std::to_string(size_h) + "×" +
-                         std::to_string(size_w) + " inputs, which says nothing about where things are; use a " +
+                         std::to_string(size_w) +
+                         " inputs, which says nothing about where things are; use a " +
                          "larger mix.extractor.input_size or a network that downsamples less (cifar stem)");
   }
   // The black image, as the training tensor holds it: (0 - mean) / std per channel.
   at::Tensor black = at::zeros({1, format.channels, format.height, format.width});
   if (!format.mean.empty()) {
     for (std::int64_t ch = 0; ch < format.channels; ++ch) {
-      black[0][ch].fill_(-format.mean[static_cast<std::size_t>(ch)] / format.std[static_cast<std::size_t>(ch)]);
+      black[0][ch].fill_(-format.mean[static_cast<std::size_t>(ch)] /
+                         format.std[static_cast<std::size_t>(ch)]);
     }
   }
   e->black_ = e->heatmaps(black).mean().item<float>();

@@ -30,8 +30,8 @@ class ExtractorError : public std::runtime_error {
 };
 
 struct ExtractorSpec {
-  std::string path;             // run folder, checkpoint, converted weights or TorchScript file
-  std::int64_t input_size = 0;  // images are resized (bilinear) to input_size² first; 0: native size
+  std::string path;               // run folder, checkpoint, converted weights or TorchScript file
+  std::int64_t input_size = 0;    // images are resized (bilinear) to input_size² first; 0: native size
   std::vector<double> mean, std;  // the extractor's own input normalisation (on [0,1] pixels); empty: it gets
                                   // the training tensor as it is
   ReduceSpec reduce;

@@ -104,7 +104,8 @@ std::array<double, 3> colour_map(double t) {
 Canvas::Canvas(std::int64_t w, std::int64_t h, std::uint8_t grey)
     : width(w), height(h), rgb(static_cast<std::size_t>(w * h * 3), grey) {}
 
-void Canvas::fill(std::int64_t x, std::int64_t y, std::int64_t w, std::int64_t h, const std::uint8_t colour[3]) {
+void Canvas::fill(std::int64_t x, std::int64_t y, std::int64_t w, std::int64_t h,
+                  const std::uint8_t colour[3]) {
   for (std::int64_t yy = std::max<std::int64_t>(0, y); yy < std::min(height, y + h); ++yy) {
     for (std::int64_t xx = std::max<std::int64_t>(0, x); xx < std::min(width, x + w); ++xx) {
       std::uint8_t* p = &rgb[static_cast<std::size_t>((yy * width + xx) * 3)];
@@ -145,7 +146,8 @@ std::int64_t Canvas::text(std::int64_t x, std::int64_t y, const std::string& utf
     if (it != font().end()) {
       for (int r = 0; r < 7; ++r) {
         for (int c = 0; c < 5; ++c) {
-          if (it->second[static_cast<std::size_t>(r)][c] == '#') fill(cx + c * scale, y + r * scale, scale, scale, colour);
+          if (it->second[static_cast<std::size_t>(r)][c] == '#')
+            fill(cx + c * scale, y + r * scale, scale, scale, colour);
         }
       }
     }
@@ -189,12 +191,13 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
   const at::Tensor labels = at::zeros({B}, at::kLong);
   // Recipient j receives donor j − 1: row i shows donor i going into recipient i + 1.
   const at::Tensor partner = (at::arange(B, at::kLong) + B - 1).remainder(B);
-  const MixedBatch mixup =
-      MixupMixer::apply(x, labels, 1, partner, at::full({B}, sample_beta(o.mixup_alpha, o.mixup_alpha, gen), at::kDouble));
+  const MixedBatch mixup = MixupMixer::apply(
+      x, labels, 1, partner, at::full({B}, sample_beta(o.mixup_alpha, o.mixup_alpha, gen), at::kDouble));
   const MixedBatch cutout = CutoutMixer(o.cutout_size, 1).mix(x, labels, 1, gen);
   const double kappa = sample_beta(o.cutmix_alpha, o.cutmix_alpha, gen);
   const std::int64_t cy = sample_below(H, gen), cx = sample_below(W, gen);
-  const MixedBatch cutmix = CutMixMixer::apply(x, labels, 1, partner, CutMixMixer::paper_box(kappa, cy, cx, H, W));
+  const MixedBatch cutmix =
+      CutMixMixer::apply(x, labels, 1, partner, CutMixMixer::paper_box(kappa, cy, cx, H, W));
   const MixedBatch attentive = AttentiveCutMixMixer::apply(x, labels, 1, partner, grid_maps.to(at::kCPU),
                                                            at::full({B}, o.attentive.top_n, at::kLong));
   const at::Tensor chosen = top_cells(grid_maps.to(at::kCPU), at::full({B}, o.attentive.top_n, at::kLong));
@@ -211,7 +214,8 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
   const std::int64_t scale = std::max<std::int64_t>(1, (96 + std::max(H, W) - 1) / std::max(H, W));
   const std::int64_t tw = W * scale, th = H * scale, pad = 10;
   const std::int64_t fs = tw >= 100 ? 2 : 1, line = 7 * fs + 8;
-  const std::vector<std::string> titles = {"donor", "heatmap", "recipient", "mixup", "cutout", "cutmix", "attentive"};
+  const std::vector<std::string> titles = {"donor",  "heatmap", "recipient", "mixup",
+                                           "cutout", "cutmix",  "attentive"};
   const auto cols = static_cast<std::int64_t>(titles.size());
   const std::int64_t col_w = std::max(tw, Canvas::text_width("attentive", fs));
   Canvas canvas(pad + cols * (col_w + pad), pad + line + B * (th + line + pad));
@@ -223,7 +227,9 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
     const std::int64_t r = (i + 1) % B;  // the recipient of donor i
     const std::int64_t y = pad + line + i * (th + line + pad);
     auto at_col = [&](std::int64_t c) { return pad + c * (col_w + pad); };
-    auto caption = [&](std::int64_t c, const std::string& s) { canvas.text(at_col(c), y + th + 4, s, fs, kBlack); };
+    auto caption = [&](std::int64_t c, const std::string& s) {
+      canvas.text(at_col(c), y + th + 4, s, fs, kBlack);
+    };
     auto lambda_of = [&](const MixedBatch& m) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "\u03bb=%.3f", m.lambda[r].item<double>());
@@ -250,7 +256,8 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
         if (!chosen[i][k / grid][k % grid].item<std::uint8_t>()) continue;
         const std::int64_t x0 = at_col(1) + ((k % grid) * W / grid) * scale,
                            x1 = at_col(1) + ((k % grid + 1) * W / grid) * scale;
-        const std::int64_t y0 = y + ((k / grid) * H / grid) * scale, y1 = y + ((k / grid + 1) * H / grid) * scale;
+        const std::int64_t y0 = y + ((k / grid) * H / grid) * scale,
+                           y1 = y + ((k / grid + 1) * H / grid) * scale;
         canvas.fill(x0, y0, x1 - x0, t, kWhite);
         canvas.fill(x0, y1 - t, x1 - x0, t, kWhite);
         canvas.fill(x0, y0, t, y1 - y0, kWhite);

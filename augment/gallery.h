@@ -34,10 +34,10 @@ struct Canvas {
 void write_png(const std::string& path, const Canvas& canvas);
 
 struct GalleryOptions {
-  AttentiveOptions attentive;        // grid and N (fixed) of the attentive column
+  AttentiveOptions attentive;  // grid and N (fixed) of the attentive column
   double mixup_alpha = 1.0, cutmix_alpha = 1.0;
   std::int64_t cutout_size = 16;
-  std::vector<double> mean, std;     // the images' normalisation, undone for display; empty: none
+  std::vector<double> mean, std;  // the images' normalisation, undone for display; empty: none
 };
 
 // `images` B×C×H×W as training sees them, `grid_maps` their heatmaps (B×grid×grid). Donor i is pasted into

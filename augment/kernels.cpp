@@ -4,8 +4,8 @@
 #include <ATen/Parallel.h>
 
 #include <cstring>
-#include <vector>
 #include <stdexcept>
+#include <vector>
 
 namespace acm::augment {
 
@@ -18,7 +18,8 @@ bool fast_path(const at::Tensor& images) {
 
 at::Tensor checked_partner(const at::Tensor& partner, std::int64_t b) {
   const at::Tensor p = partner.to(at::kCPU, at::kLong).contiguous();
-  if (p.dim() != 1 || p.size(0) != b) throw std::invalid_argument("mixing: partner must hold one index per sample");
+  if (p.dim() != 1 || p.size(0) != b)
+    throw std::invalid_argument("mixing: partner must hold one index per sample");
   const std::int64_t* pp = p.const_data_ptr<std::int64_t>();
   for (std::int64_t i = 0; i < b; ++i) {
     if (pp[i] < 0 || pp[i] >= b) throw std::invalid_argument("mixing: partner index out of range");
@@ -86,7 +87,8 @@ void blend_kernel(const T* src, const double* lambda, const std::int64_t* partne
 
 }  // namespace
 
-at::Tensor paste_masked_reference(const at::Tensor& images, const at::Tensor& partner, const at::Tensor& mask) {
+at::Tensor paste_masked_reference(const at::Tensor& images, const at::Tensor& partner,
+                                  const at::Tensor& mask) {
   const at::Tensor donors = images.index_select(0, partner.to(images.device()));
   return at::where(mask.to(images.device()).ne(0), donors, images);
 }
@@ -103,11 +105,11 @@ at::Tensor paste_masked(const at::Tensor& images, const at::Tensor& partner, con
                                                        : mask.to(at::kCPU).ne(0).view(at::kByte).contiguous();
   at::Tensor out = at::empty_like(images);
   if (images.scalar_type() == at::kFloat) {
-    paste_kernel<float, std::uint32_t>(images.const_data_ptr<float>(), m.const_data_ptr<std::uint8_t>(), p.const_data_ptr<std::int64_t>(),
-                 out.data_ptr<float>(), B, C, H, W);
+    paste_kernel<float, std::uint32_t>(images.const_data_ptr<float>(), m.const_data_ptr<std::uint8_t>(),
+                                       p.const_data_ptr<std::int64_t>(), out.data_ptr<float>(), B, C, H, W);
   } else {
     paste_kernel<double, std::uint64_t>(images.const_data_ptr<double>(), m.const_data_ptr<std::uint8_t>(),
-                 p.const_data_ptr<std::int64_t>(), out.data_ptr<double>(), B, C, H, W);
+                                        p.const_data_ptr<std::int64_t>(), out.data_ptr<double>(), B, C, H, W);
   }
   return out;
 }
@@ -126,8 +128,8 @@ at::Tensor blend_pairs(const at::Tensor& images, const at::Tensor& partner, cons
     blend_kernel(images.const_data_ptr<float>(), l.const_data_ptr<double>(), p.const_data_ptr<std::int64_t>(),
                  out.data_ptr<float>(), B, n);
   } else {
-    blend_kernel(images.const_data_ptr<double>(), l.const_data_ptr<double>(), p.const_data_ptr<std::int64_t>(),
-                 out.data_ptr<double>(), B, n);
+    blend_kernel(images.const_data_ptr<double>(), l.const_data_ptr<double>(),
+                 p.const_data_ptr<std::int64_t>(), out.data_ptr<double>(), B, n);
   }
   return out;
 }
@@ -144,7 +146,8 @@ at::Tensor erase_boxes(const at::Tensor& images, const std::vector<std::vector<B
         for (std::int64_t c = 0; c < C; ++c) {
           for (std::int64_t y = b.y0; y < b.y1; ++y) {
             const std::int64_t row = ((static_cast<std::int64_t>(i) * C + c) * H + y) * W;
-            std::memset(base + static_cast<std::size_t>(row + b.x0) * esz, 0, static_cast<std::size_t>(b.x1 - b.x0) * esz);
+            std::memset(base + static_cast<std::size_t>(row + b.x0) * esz, 0,
+                        static_cast<std::size_t>(b.x1 - b.x0) * esz);
           }
         }
       }

@@ -17,7 +17,8 @@ namespace acm::augment {
 // = set).
 at::Tensor paste_masked(const at::Tensor& images, const at::Tensor& partner, const at::Tensor& mask);
 // The ATen path alone (at::where), for tests and benchmarks.
-at::Tensor paste_masked_reference(const at::Tensor& images, const at::Tensor& partner, const at::Tensor& mask);
+at::Tensor paste_masked_reference(const at::Tensor& images, const at::Tensor& partner,
+                                  const at::Tensor& mask);
 
 // out[i] = images[i]·(1−λ_i) + images[partner[i]]·λ_i, computed in the images' type as three rounded
 // operations (multiply, multiply, add) — timm's and torchvision's order.

@@ -22,8 +22,8 @@ MixedBatch MixupMixer::apply(const at::Tensor& images, const at::Tensor& labels,
   return out;
 }
 
-MixedBatch MixupMixer::do_mix(const at::Tensor& images, const at::Tensor& labels,
-                              std::int64_t num_classes, at::Generator& gen, const BatchInfo&) const {
+MixedBatch MixupMixer::do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                              at::Generator& gen, const BatchInfo&) const {
   const std::int64_t b = images.size(0);
   const at::Tensor partner = random_pairing(b, gen);
   at::Tensor lambda = at::empty({b}, at::kDouble);

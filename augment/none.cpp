@@ -4,8 +4,8 @@
 
 namespace acm::augment {
 
-MixedBatch NoneMixer::do_mix(const at::Tensor& images, const at::Tensor& labels,
-                             std::int64_t num_classes, at::Generator&, const BatchInfo&) const {
+MixedBatch NoneMixer::do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                             at::Generator&, const BatchInfo&) const {
   const std::int64_t b = images.size(0);
   MixedBatch out;
   out.images = images;

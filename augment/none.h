@@ -8,6 +8,7 @@ namespace acm::augment {
 class NoneMixer : public Mixer {
  public:
   std::string name() const override { return "none"; }
+
  private:
   MixedBatch do_mix(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
                     at::Generator& gen, const BatchInfo& info) const override;

@@ -20,7 +20,8 @@ std::unique_ptr<Mixer> make_mixer(const MixSpec& s, std::shared_ptr<const Heatma
   if (s.method == "mixup") return std::make_unique<MixupMixer>(s.alpha, s.per_sample);
   if (s.method == "cutout") return std::make_unique<CutoutMixer>(s.size, s.holes);
   if (s.method == "cutmix") return std::make_unique<CutMixMixer>(s.alpha, s.prob);
-  if (s.method == "attentive_cutmix") return std::make_unique<AttentiveCutMixMixer>(s.attentive, std::move(heatmaps));
+  if (s.method == "attentive_cutmix")
+    return std::make_unique<AttentiveCutMixMixer>(s.attentive, std::move(heatmaps));
   throw std::invalid_argument("unknown mixing method '" + s.method +
                               "'; allowed: none, mixup, cutout, cutmix, attentive_cutmix");
 }

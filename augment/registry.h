@@ -27,6 +27,7 @@ struct MixSpec {
 const std::vector<std::string>& mixer_names();
 // attentive_cutmix takes its heatmaps from `heatmaps` (an ExtractorHeatmaps or an AttentionCache), which the
 // caller builds because it owns the device and the data; std::invalid_argument when it is missing.
-std::unique_ptr<Mixer> make_mixer(const MixSpec& spec, std::shared_ptr<const HeatmapSource> heatmaps = nullptr);
+std::unique_ptr<Mixer> make_mixer(const MixSpec& spec,
+                                  std::shared_ptr<const HeatmapSource> heatmaps = nullptr);
 
 }  // namespace acm::augment

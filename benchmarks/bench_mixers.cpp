@@ -1,7 +1,7 @@
 // Each batch mixer against a plain copy of the same batch, in one run: bytes/s of the batch (B·C·H·W·4 bytes)
 // mixed per second. Goal: every mixer at least half the speed of the copy. Attentive CutMix is timed with its
-// heatmaps given (the mixing alone); the extractor's pass is a network forward and is measured as step time in
-// the README, and the attention cache's look-up (crop/flip mapping and grid resize) has its own line.
+// heatmaps given (the mixing alone); the extractor's pass is a network forward and is measured as step time
+// in the README, and the attention cache's look-up (crop/flip mapping and grid resize) has its own line.
 //
 //   build/benchmarks/bench_mixers --benchmark_min_time=1
 //   .venv/bin/python benchmarks/bench_mixers_vs_python.py   (adds timm's and torchvision's times as ratios)
@@ -86,7 +86,8 @@ void BM_AttentiveCutMix(benchmark::State& state) {
 // The cache's per-batch work: up-sample each cached 7×7 map, map it through crop and flip, pool to the grid.
 void BM_AttentionCacheLookup(benchmark::State& state) {
   const Input& in = input(state.range(0), state.range(1));
-  const AttentionCache cache(at::randn({in.images.size(0), 7, 7}), 0.f, state.range(1), state.range(1), "bench");
+  const AttentionCache cache(at::randn({in.images.size(0), 7, 7}), 0.f, state.range(1), state.range(1),
+                             "bench");
   const BatchInfo info{in.indices, in.geometry};
   for (auto _ : state) benchmark::DoNotOptimize(cache.grid_maps(in.images, info, 7));
   report(state, in.images);

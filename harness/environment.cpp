@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "acm/config.h"
+#include "acm/git_commit.h"
 #include "harness/device.h"
 
 namespace acm::harness {

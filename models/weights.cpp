@@ -138,7 +138,8 @@ void write_safetensors(const std::string& path, const TensorFile& file) {
   for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((h.size() >> (8 * i)) & 0xff));
   bytes += h;
   for (const auto& t : data) {
-    bytes.append(static_cast<const char*>(t.data_ptr()), static_cast<std::size_t>(t.numel()) * t.element_size());
+    bytes.append(static_cast<const char*>(t.data_ptr()),
+                 static_cast<std::size_t>(t.numel()) * t.element_size());
   }
   write_file_atomic(path, bytes);
 }
@@ -232,7 +233,8 @@ std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string
     if (it == metadata.end()) {
       fail(source, std::string("no '") + key +
                        "' in the metadata: the file does not say which network it holds (checkpoints from "
-                       "before the model record do not; torchvision weights go through scripts/convert_torchvision.py)");
+                       "before the model record do not; torchvision weights go through "
+                       "scripts/convert_torchvision.py)");
     }
     return it->second;
   };
@@ -240,7 +242,8 @@ std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string
     const std::string& v = get(key);
     char* end = nullptr;
     const long long n = std::strtoll(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0' || n < 1) fail(source, std::string("metadata '") + key + "' is not a positive integer: " + v);
+    if (v.empty() || *end != '\0' || n < 1)
+      fail(source, std::string("metadata '") + key + "' is not a positive integer: " + v);
     return static_cast<std::int64_t>(n);
   };
   const std::string arch = get("arch");

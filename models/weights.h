@@ -30,8 +30,9 @@ TensorFile read_safetensors(const std::string& path);
 // Written to a temporary file, flushed and renamed: a crash leaves the old file or none, never half of one.
 void write_safetensors(const std::string& path, const TensorFile& file);
 
-// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename, fsync of the folder.
-// A crash at any point leaves the old file or none, never part of one. Every result and checkpoint goes through it.
+// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename, fsync of the
+// folder. A crash at any point leaves the old file or none, never part of one. Every result and checkpoint
+// goes through it.
 void write_file_atomic(const std::string& path, const std::string& bytes);
 
 // Every parameter and buffer of the module, by its qualified name.

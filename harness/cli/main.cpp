@@ -12,8 +12,8 @@
 #include "augment/extractor.h"
 #include "augment/gallery.h"
 #include "harness/config/json_reader.h"
-#include "harness/data/loader.h"
 #include "harness/data/error.h"
+#include "harness/data/loader.h"
 #include "harness/data/spec.h"
 #include "harness/environment.h"
 #include "harness/smoke.h"
@@ -130,17 +130,22 @@ int cmd_gallery(const std::string& config_path, const std::vector<std::string>& 
   if (config_path.empty()) throw acm::config::ConfigError("gallery: --config is required");
   json j = read_config_file(config_path);
   for (const auto& s : sets) acm::train::apply_override(j, s);
-  const acm::train::RunConfig c = acm::train::parse_run_config(j, config_path + (sets.empty() ? "" : " (with --set)"));
+  const acm::train::RunConfig c =
+      acm::train::parse_run_config(j, config_path + (sets.empty() ? "" : " (with --set)"));
   if (c.mix.method != "attentive_cutmix") {
-    throw acm::config::ConfigError(config_path + ":$.mix.method: the gallery shows Attentive CutMix's heatmaps; "
-                                   "it needs attentive_cutmix with an extractor, found " + c.mix.method);
+    throw acm::config::ConfigError(config_path +
+                                   ":$.mix.method: the gallery shows Attentive CutMix's heatmaps; "
+                                   "it needs attentive_cutmix with an extractor, found " +
+                                   c.mix.method);
   }
-  if (count < 2 || count > 16) throw acm::config::ConfigError("--count: between 2 and 16 images, got " + std::to_string(count));
+  if (count < 2 || count > 16)
+    throw acm::config::ConfigError("--count: between 2 and 16 images, got " + std::to_string(count));
   const acm::data::DatasetSplits splits = acm::data::load_dataset(c.dataset);
   const acm::data::Dataset& train = splits.train;
   if (first < 0 || first + count > train.size()) {
-    throw acm::config::ConfigError("--first: images " + std::to_string(first) + ".." + std::to_string(first + count - 1) +
-                                   " are not all in the training set (" + std::to_string(train.size()) + " images)");
+    throw acm::config::ConfigError("--first: images " + std::to_string(first) + ".." +
+                                   std::to_string(first + count - 1) + " are not all in the training set (" +
+                                   std::to_string(train.size()) + " images)");
   }
   acm::data::LoaderOptions lo;
   lo.threads = 0;
@@ -163,7 +168,8 @@ int cmd_gallery(const std::string& config_path, const std::vector<std::string>& 
   } catch (const acm::augment::ExtractorError& e) {
     throw acm::config::ConfigError("$.mix.extractor.path: " + std::string(e.what()));
   }
-  const at::Tensor maps = acm::augment::ExtractorHeatmaps(ex).grid_maps(batch.images, {}, c.mix.attentive.grid);
+  const at::Tensor maps =
+      acm::augment::ExtractorHeatmaps(ex).grid_maps(batch.images, {}, c.mix.attentive.grid);
   acm::augment::GalleryOptions go;
   go.attentive = c.mix.attentive;
   go.cutout_size = std::min<std::int64_t>(c.mix.size, std::min(train.height, train.width) / 2);
@@ -172,9 +178,9 @@ int cmd_gallery(const std::string& config_path, const std::vector<std::string>& 
   at::Generator gen = at::detail::createCPUGenerator(seed);
   const acm::augment::Canvas canvas = acm::augment::render_gallery(batch.images, maps, go, gen);
   acm::augment::write_png(out, canvas);
-  std::printf("gallery: %lld donors of %s, heatmaps of %s -> %s (%lld×%lld px)\n", static_cast<long long>(count),
-              train.name.c_str(), ex->description().c_str(), out.c_str(), static_cast<long long>(canvas.width),
-              static_cast<long long>(canvas.height));
+  std::printf("gallery: %lld donors of %s, heatmaps of %s -> %s (%lld×%lld px)\n",
+              static_cast<long long>(count), train.name.c_str(), ex->description().c_str(), out.c_str(),
+              static_cast<long long>(canvas.width), static_cast<long long>(canvas.height));
   return 0;
 }
 
@@ -332,12 +338,15 @@ int main(int argc, char** argv) {
       "gallery",
       "PNG grid as in the paper's Figure 1: per donor image, its heatmap with the chosen cells outlined and "
       "the result of Mixup, Cutout, CutMix and Attentive CutMix, with λ under each");
-  gallery->add_option("--config", gallery_config, "a run config with mix.method attentive_cutmix (data, extractor, grid, N)");
+  gallery->add_option("--config", gallery_config,
+                      "a run config with mix.method attentive_cutmix (data, extractor, grid, N)");
   gallery->add_option("--set", gallery_sets, "override one config field: PATH=VALUE (repeatable)");
   gallery->add_option("--out", gallery_out, "PNG file to write")->capture_default_str();
   gallery->add_option("--count", gallery_count, "donor images (rows), 2..16")->capture_default_str();
-  gallery->add_option("--first", gallery_first, "index of the first training image shown")->capture_default_str();
-  gallery->add_option("--seed", gallery_seed, "seed of the Mixup, Cutout and CutMix draws")->capture_default_str();
+  gallery->add_option("--first", gallery_first, "index of the first training image shown")
+      ->capture_default_str();
+  gallery->add_option("--seed", gallery_seed, "seed of the Mixup, Cutout and CutMix draws")
+      ->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -345,7 +354,8 @@ int main(int argc, char** argv) {
     if (models_cmd->parsed()) return cmd_models(pattern, params, classes, stem);
     if (data_cmd->parsed()) return cmd_data(data_flags);
     if (gallery->parsed())
-      return cmd_gallery(gallery_config, gallery_sets, gallery_out, gallery_count, gallery_first, gallery_seed);
+      return cmd_gallery(gallery_config, gallery_sets, gallery_out, gallery_count, gallery_first,
+                         gallery_seed);
     if (train->parsed())
       return cmd_train(train_config, train_sets, train_out, train_resume, train_quiet, train_stop_after);
     if (smoke->parsed()) {

@@ -15,8 +15,9 @@ namespace acm::train {
 
 using nlohmann::json;
 
-AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train, const data::TransformSpec& transform,
-                                 c10::Device device, const std::string& out_dir, FILE* out) {
+AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
+                                 const data::TransformSpec& transform, c10::Device device,
+                                 const std::string& out_dir, FILE* out) {
   const auto& a = c.mix.attentive;
   if (a.grid > train.height || a.grid > train.width) {
     throw config::ConfigError("$.mix.grid: a " + std::to_string(a.grid) + "×" + std::to_string(a.grid) +
@@ -63,8 +64,8 @@ AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
   std::string why;
   const auto t0 = std::chrono::steady_clock::now();
   if (auto cached = augment::AttentionCache::load(path, key, train.height, train.width, &why)) {
-    std::fprintf(out, "attn  cache: %lld heatmaps read from %s\n", static_cast<long long>(cached->maps().size(0)),
-                 path.c_str());
+    std::fprintf(out, "attn  cache: %lld heatmaps read from %s\n",
+                 static_cast<long long>(cached->maps().size(0)), path.c_str());
     setup.heatmaps = std::make_shared<augment::AttentionCache>(std::move(*cached));
     setup.record["cache_built"] = false;
     return setup;

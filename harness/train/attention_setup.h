@@ -24,7 +24,8 @@ struct AttentionSetup {
 
 // `transform` is the training loader's (its normalisation is what the extractor receives). Errors are
 // config::ConfigError naming $.mix.extractor / $.mix.grid; nothing is trained before they are raised.
-AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train, const data::TransformSpec& transform,
-                                 c10::Device device, const std::string& out_dir, FILE* out);
+AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
+                                 const data::TransformSpec& transform, c10::Device device,
+                                 const std::string& out_dir, FILE* out);
 
 }  // namespace acm::train

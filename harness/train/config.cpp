@@ -121,8 +121,10 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
       auto e = m.child("extractor");
       auto& es = x.extractor;
       es.path = e.get_string("path", "");
-      if (es.path.empty()) throw ConfigError(e.path_of("path") + ": attentive_cutmix needs an extractor file (a run "
-                                             "folder, a checkpoint, converted weights or a TorchScript module)");
+      if (es.path.empty())
+        throw ConfigError(e.path_of("path") +
+                          ": attentive_cutmix needs an extractor file (a run "
+                          "folder, a checkpoint, converted weights or a TorchScript module)");
       es.input_size = e.get_int("input_size", es.input_size, 0, 4096);
       es.mean = e.get_doubles("mean", {});
       es.std = e.get_doubles("std", {});

@@ -256,8 +256,8 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
         // draws exactly what the uninterrupted one drew, with no generator state to save.
         at::Generator g = at::detail::createCPUGenerator(data::splitmix64(
             c.seed ^ data::splitmix64(static_cast<std::uint64_t>(s.global_step) ^ 0x6d6978ull)));
-        augment::MixedBatch mixed =
-            mixer->mix(x, y, splits.train.num_classes, g, augment::BatchInfo{batch->indices, batch->geometry});
+        augment::MixedBatch mixed = mixer->mix(x, y, splits.train.num_classes, g,
+                                               augment::BatchInfo{batch->indices, batch->geometry});
         x = mixed.images;
         targets = mixed.targets;
         if (c.label_smoothing > 0) {
@@ -346,14 +346,14 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   json timing = s.timing;
   timing["total_this_sitting"] = since(run_start);
   json result = {{"schema_version", kResultSchemaVersion},
-                       {"status", "completed"},
-                       {"config", resolved},
-                       {"config_hash", hash},
-                       {"environment", harness::environment_info()},
-                       {"device", device.str()},
-                       {"epochs", epochs},
-                       {"final", final_metrics(s.history)},
-                       {"timing", timing}};
+                 {"status", "completed"},
+                 {"config", resolved},
+                 {"config_hash", hash},
+                 {"environment", harness::environment_info()},
+                 {"device", device.str()},
+                 {"epochs", epochs},
+                 {"final", final_metrics(s.history)},
+                 {"timing", timing}};
   if (!attention.record.is_null()) result["attention"] = attention.record;
   write_json(result_path, result);
   if (!opt.quiet) {

@@ -1,6 +1,6 @@
 // The contracts every mixed batch keeps, shared by the mixer tests: targets are λ·y_donor + (1−λ)·y_recipient
-// and sum to 1; for pasting methods λ is the exact fraction of pixels from the donor, the masked pixels are the
-// donor's at the same place and the others the recipient's.
+// and sum to 1; for pasting methods λ is the exact fraction of pixels from the donor, the masked pixels are
+// the donor's at the same place and the others the recipient's.
 #pragma once
 
 #include <ATen/ATen.h>

@@ -1,7 +1,7 @@
 // Attentive CutMix, step by step and whole: the grid resize rule, top-N with ties, cell boundaries on grids
 // that do not divide the image, the mixed batch's contracts, a hand-built extractor whose heatmap is known,
-// every bad-extractor case, torchvision's ResNet-18 through TorchScript against Python, and the attention cache
-// against fresh passes on cropped and flipped images.
+// every bad-extractor case, torchvision's ResNet-18 through TorchScript against Python, and the attention
+// cache against fresh passes on cropped and flipped images.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -79,11 +79,8 @@ TEST(AttentionGrid, LargerMapIsAdaptiveAveragePooled) {
     const auto r = pool_ranges(n, 7);
     for (std::int64_t i = 0; i < 7; ++i) {
       for (std::int64_t j = 0; j < 7; ++j) {
-        const double want = m[1]
-                                .slice(0, r[i].first, r[i].second)
-                                .slice(1, r[j].first, r[j].second)
-                                .mean()
-                                .item<double>();
+        const double want =
+            m[1].slice(0, r[i].first, r[i].second).slice(1, r[j].first, r[j].second).mean().item<double>();
         EXPECT_NEAR(g[1][i][j].item<double>(), want, 1e-5) << n << " cell " << i << "," << j;
       }
     }
@@ -100,8 +97,8 @@ TEST(AttentionGrid, SmallerMapIsBilinearlyInterpolated) {
         const auto [y0, y1, fy] = t[i];
         const auto [x0, x1, fx] = t[j];
         auto v = [&](std::int64_t y, std::int64_t x) { return m[0][y][x].item<double>(); };
-        const double want = (1 - fy) * ((1 - fx) * v(y0, x0) + fx * v(y0, x1)) +
-                            fy * ((1 - fx) * v(y1, x0) + fx * v(y1, x1));
+        const double want =
+            (1 - fy) * ((1 - fx) * v(y0, x0) + fx * v(y0, x1)) + fy * ((1 - fx) * v(y1, x0) + fx * v(y1, x1));
         EXPECT_NEAR(g[0][i][j].item<double>(), want, 1e-5) << n << " cell " << i << "," << j;
       }
     }
@@ -132,7 +129,8 @@ std::vector<std::int64_t> reference_top(const at::Tensor& map, std::int64_t n) {
   std::vector<std::int64_t> idx(static_cast<std::size_t>(flat.numel()));
   std::iota(idx.begin(), idx.end(), 0);
   const double* v = flat.data_ptr<double>();
-  std::sort(idx.begin(), idx.end(), [&](std::int64_t a, std::int64_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
+  std::sort(idx.begin(), idx.end(),
+            [&](std::int64_t a, std::int64_t b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
   idx.resize(static_cast<std::size_t>(n));
   std::sort(idx.begin(), idx.end());
   return idx;
@@ -167,10 +165,16 @@ TEST(TopCells, RejectsNonFiniteHeatmapsAndNOutOfRange) {
   at::Tensor m = at::zeros({2, 3, 3});
   m[1][2][2] = std::nan("");
   expect_error<std::invalid_argument>([&] { top_cells(m, at::full({2}, 1, at::kLong)); }, {"non-finite"});
-  expect_error<std::invalid_argument>([&] { top_cells(at::zeros({2, 3, 3}), at::full({2}, 10, at::kLong)); },
-                                      {"N must be in 1..9"});
-  expect_error<std::invalid_argument>([&] { top_cells(at::zeros({2, 3, 3}), at::full({2}, 0, at::kLong)); },
-                                      {"N must be in 1..9"});
+  expect_error<std::invalid_argument>(
+      [&] {
+        top_cells(at::zeros({2, 3, 3}), at::full({2}, 10, at::kLong));
+      },
+      {"N must be in 1..9"});
+  expect_error<std::invalid_argument>(
+      [&] {
+        top_cells(at::zeros({2, 3, 3}), at::full({2}, 0, at::kLong));
+      },
+      {"N must be in 1..9"});
 }
 
 TEST(PixelCells, BoundariesAreFloorKTimesSizeOverGrid) {
@@ -219,7 +223,8 @@ TEST(AttentiveCutMix, PastesTheDonorsTopCellsAtTheirOwnPositions) {
           << k.h << "×" << k.w << " grid " << k.grid << " N " << k.n << " sample " << i;
     }
     if (k.h % k.grid == 0 && k.w % k.grid == 0) {
-      EXPECT_DOUBLE_EQ(m.lambda[0].item<double>(), static_cast<double>(k.n) / static_cast<double>(k.grid * k.grid));
+      EXPECT_DOUBLE_EQ(m.lambda[0].item<double>(),
+                       static_cast<double>(k.n) / static_cast<double>(k.grid * k.grid));
     }
     if (k.n == k.grid * k.grid) {
       EXPECT_TRUE(at::equal(m.images, in.images.index_select(0, partner))) << "N = grid²: the whole donor";
@@ -240,7 +245,8 @@ TEST(AttentiveCutMix, HeatmapsSmallerEqualAndLargerThanTheGrid) {
     expect_contract(in, m, false);
     const at::Tensor grid_maps = resize_to_grid(maps, 7);
     for (std::int64_t i = 0; i < 4; ++i) {
-      EXPECT_TRUE(at::equal(m.mask[i], reference_mask(grid_maps[m.partner[i].item<std::int64_t>()], 5, 28, 28)))
+      EXPECT_TRUE(
+          at::equal(m.mask[i], reference_mask(grid_maps[m.partner[i].item<std::int64_t>()], 5, 28, 28)))
           << side;
     }
     EXPECT_DOUBLE_EQ(m.lambda[0].item<double>(), 5.0 / 49.0);
@@ -256,7 +262,8 @@ TEST(AttentiveCutMix, SameSeedSameBatchAndBetaLambdaDrawsN) {
   const AttentiveCutMixMixer beta(o, maps);
   for (const Mixer* mixer : {static_cast<const Mixer*>(&fixed), static_cast<const Mixer*>(&beta)}) {
     at::Generator a = gen(9), b = gen(9);
-    const MixedBatch x = mixer->mix(in.images, in.labels, kClasses, a), y = mixer->mix(in.images, in.labels, kClasses, b);
+    const MixedBatch x = mixer->mix(in.images, in.labels, kClasses, a),
+                     y = mixer->mix(in.images, in.labels, kClasses, b);
     EXPECT_TRUE(at::equal(x.images, y.images));
     EXPECT_TRUE(at::equal(x.targets, y.targets));
   }
@@ -274,16 +281,19 @@ TEST(AttentiveCutMix, SameSeedSameBatchAndBetaLambdaDrawsN) {
   o.lambda = "fixed";
   o.prob = 0;
   at::Generator g = gen(1);
-  EXPECT_TRUE(at::equal(AttentiveCutMixMixer(o, maps).mix(in.images, in.labels, kClasses, g).images, in.images));
+  EXPECT_TRUE(
+      at::equal(AttentiveCutMixMixer(o, maps).mix(in.images, in.labels, kClasses, g).images, in.images));
 }
 
-// The single-pass CPU kernels against their ATen forms (which CUDA and channels-last tensors take), bit for bit.
+// The single-pass CPU kernels against their ATen forms (which CUDA and channels-last tensors take), bit for
+// bit.
 TEST(Kernels, FastPathsEqualTheirAtenForms) {
   at::Generator g = gen(7);
   const at::Tensor mask = at::randint(0, 2, {5, 1, 9, 13}, g, at::kLong).to(at::kFloat);
   const at::Tensor partner = random_pairing(5, g);
   const at::Tensor lambda = at::rand({5}, g, at::kDouble);
-  const std::vector<std::vector<Box>> boxes = {{Box{0, 3, 2, 9}}, {}, {Box{4, 9, 0, 13}, Box{1, 2, 1, 2}}, {}, {Box{8, 9, 12, 13}}};
+  const std::vector<std::vector<Box>> boxes = {
+      {Box{0, 3, 2, 9}}, {}, {Box{4, 9, 0, 13}, Box{1, 2, 1, 2}}, {}, {Box{8, 9, 12, 13}}};
   for (auto dtype : {at::kFloat, at::kDouble}) {
     const at::Tensor x = at::randn({5, 3, 9, 13}, g).to(dtype);
     const at::Tensor cl = x.contiguous(at::MemoryFormat::ChannelsLast);  // takes the ATen path
@@ -301,8 +311,11 @@ TEST(Kernels, FastPathsEqualTheirAtenForms) {
     EXPECT_TRUE(at::equal(erase_boxes(x, boxes), erased));
     EXPECT_TRUE(at::equal(erase_boxes(cl, boxes), erased));
   }
-  expect_error<std::invalid_argument>([&] { blend_pairs(at::zeros({2, 1, 2, 2}), at::full({2}, 2, at::kLong), at::zeros({2}, at::kDouble)); },
-                                      {"partner index out of range"});
+  expect_error<std::invalid_argument>(
+      [&] {
+        blend_pairs(at::zeros({2, 1, 2, 2}), at::full({2}, 2, at::kLong), at::zeros({2}, at::kDouble));
+      },
+      {"partner index out of range"});
 }
 
 // ---- extractors -----------------------------------------------------------------------------------------
@@ -311,8 +324,9 @@ class Extractors : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new acm::testing::TempDir;
-    status_ = acm::testing::run_venv_python("tests/augment/export_extractors.py",
-                                            {dir_->path(), std::string(ACM_SOURCE_DIR) + "/scripts"}, &output_);
+    status_ =
+        acm::testing::run_venv_python("tests/augment/export_extractors.py",
+                                      {dir_->path(), std::string(ACM_SOURCE_DIR) + "/scripts"}, &output_);
   }
   static void TearDownTestSuite() {
     delete dir_;
@@ -384,7 +398,8 @@ TEST_F(Extractors, TorchvisionResNet18ViaTorchScriptGivesPythonsChannelMean) {
   EXPECT_EQ(ex->map_height(), 2);
   const at::Tensor ours = ex->heatmaps(io["input"]);
   ASSERT_EQ(ours.sizes(), io["heatmap"].sizes());
-  EXPECT_TRUE(at::allclose(ours, io["heatmap"], 1e-5, 1e-6)) << (ours - io["heatmap"]).abs().max().item<double>();
+  EXPECT_TRUE(at::allclose(ours, io["heatmap"], 1e-5, 1e-6))
+      << (ours - io["heatmap"]).abs().max().item<double>();
 }
 
 TEST_F(Extractors, HarnessCheckpointsAndConvertedWeightsLoadTheirNetwork) {
@@ -433,7 +448,8 @@ TEST_F(Extractors, EveryBadExtractorFailsAtLoadWithWhatAndWhere) {
   std::ofstream(file("junk.bin")) << "this is not a network at all";
   expect_error<ExtractorError>([&] { load(file("junk.bin"), f); },
                                {"junk.bin", "neither a TorchScript archive nor a safetensors checkpoint"});
-  std::ofstream(file("fake.zip"), std::ios::binary) << std::string("PK\x03\x04", 4) << "garbage garbage garbage";
+  std::ofstream(file("fake.zip"), std::ios::binary)
+      << std::string("PK\x03\x04", 4) << "garbage garbage garbage";
   expect_error<ExtractorError>([&] { load(file("fake.zip"), f); }, {"fake.zip", "not a TorchScript module"});
   models::TensorFile plain;
   plain.tensors.emplace_back("w", at::zeros({2}));
@@ -442,14 +458,17 @@ TEST_F(Extractors, EveryBadExtractorFailsAtLoadWithWhatAndWhere) {
                                {"neither a harness checkpoint nor converted weights"});
   plain.metadata["format"] = "acm-weights-v1";
   models::write_safetensors(file("nometa.safetensors"), plain);
-  expect_error<ExtractorError>([&] { load(file("nometa.safetensors"), f); }, {"nometa.safetensors", "no 'arch'"});
-  expect_error<ExtractorError>([&] { load(file("flat.pt"), f); }, {"flat.pt", "its output is 2×512", "B×C×h×w"});
+  expect_error<ExtractorError>([&] { load(file("nometa.safetensors"), f); },
+                               {"nometa.safetensors", "no 'arch'"});
+  expect_error<ExtractorError>([&] { load(file("flat.pt"), f); },
+                               {"flat.pt", "its output is 2×512", "B×C×h×w"});
   expect_error<ExtractorError>([&] { load(file("tuple.pt"), f); }, {"tuple.pt", "not a tensor"});
   expect_error<ExtractorError>([&] { load(file("pool1.pt"), f); }, {"pool1.pt", "1×1 for 16×16 inputs"});
   expect_error<ExtractorError>([&] { load(file("rgb.pt"), f); }, {"rgb.pt", "fails on a batch of 2×16×16"});
   expect_error<ExtractorError>([&] { load(file("blockmean.pt"), f, "channel", 2); },
                                {"channel 2 asked for", "2 channels (0..1)"});
-  // The one that works, for contrast: a grey image into the RGB TorchScript network is repeated to 3 channels.
+  // The one that works, for contrast: a grey image into the RGB TorchScript network is repeated to 3
+  // channels.
   EXPECT_EQ(load(file("rgb.pt"), format(1, 16, 16))->map_channels(), 4);
 }
 
@@ -490,12 +509,13 @@ TEST_F(Extractors, CachedHeatmapsThroughCropAndFlipEqualAFreshPass) {
     ASSERT_GT(b.geometry.select(1, 2).sum().item<std::int64_t>(), 0) << "some flips";
     ASSERT_GT(b.geometry.slice(1, 0, 2).abs().sum().item<std::int64_t>(), 0) << "some shifts";
     const BatchInfo info{b.indices, b.geometry};
-    EXPECT_TRUE(at::allclose(cache.transformed_maps(b.indices, b.geometry), ex->heatmaps(b.images), 1e-6, 1e-6))
+    EXPECT_TRUE(
+        at::allclose(cache.transformed_maps(b.indices, b.geometry), ex->heatmaps(b.images), 1e-6, 1e-6))
         << "normalised " << normalised;
     const ExtractorHeatmaps fresh(ex);
     for (std::int64_t grid : {7, 16, 5}) {
-      EXPECT_TRUE(at::allclose(cache.grid_maps(b.images, info, grid), fresh.grid_maps(b.images, info, grid), 1e-6,
-                               1e-6))
+      EXPECT_TRUE(at::allclose(cache.grid_maps(b.images, info, grid), fresh.grid_maps(b.images, info, grid),
+                               1e-6, 1e-6))
           << "grid " << grid << " normalised " << normalised;
     }
   }
@@ -506,19 +526,26 @@ TEST(AttentionCacheFile, LoadsOnlyForItsOwnKey) {
   const AttentionCache c(at::randn({10, 4, 4}), 0.25f, 16, 16, "test extractor");
   c.save(dir.file("cache.safetensors"), {{"extractor_hash", "abc"}, {"images", "10"}});
   std::string why;
-  auto same = AttentionCache::load(dir.file("cache.safetensors"), {{"extractor_hash", "abc"}, {"images", "10"}}, 16,
-                                   16, &why);
+  auto same = AttentionCache::load(dir.file("cache.safetensors"),
+                                   {{"extractor_hash", "abc"}, {"images", "10"}}, 16, 16, &why);
   ASSERT_TRUE(same.has_value()) << why;
   EXPECT_TRUE(at::equal(same->maps(), c.maps()));
   EXPECT_FLOAT_EQ(same->fill(), 0.25f);
-  EXPECT_FALSE(AttentionCache::load(dir.file("cache.safetensors"), {{"extractor_hash", "def"}}, 16, 16, &why));
+  EXPECT_FALSE(
+      AttentionCache::load(dir.file("cache.safetensors"), {{"extractor_hash", "def"}}, 16, 16, &why));
   EXPECT_NE(why.find("another extractor_hash (abc, now def)"), std::string::npos) << why;
   EXPECT_FALSE(AttentionCache::load(dir.file("none.safetensors"), {}, 16, 16, &why));
   EXPECT_EQ(why, "none yet");
   expect_error<std::invalid_argument>(
-      [&] { c.grid_maps(at::zeros({1, 1, 16, 16}), BatchInfo{}, 7); }, {"no sample indices"});
+      [&] {
+        c.grid_maps(at::zeros({1, 1, 16, 16}), BatchInfo{}, 7);
+      },
+      {"no sample indices"});
   expect_error<std::invalid_argument>(
-      [&] { c.transformed_maps(at::full({1}, 10, at::kLong), at::zeros({1, 3}, at::kInt)); }, {"outside the 10"});
+      [&] {
+        c.transformed_maps(at::full({1}, 10, at::kLong), at::zeros({1, 3}, at::kInt));
+      },
+      {"outside the 10"});
 }
 
 // ---- the gallery ----------------------------------------------------------------------------------------
@@ -538,7 +565,8 @@ Canvas read_png(const std::string& path) {
   png_read_info(png, info);
   Canvas c(png_get_image_width(png, info), png_get_image_height(png, info));
   EXPECT_EQ(png_get_color_type(png, info), PNG_COLOR_TYPE_RGB);
-  for (std::int64_t y = 0; y < c.height; ++y) png_read_row(png, &c.rgb[static_cast<std::size_t>(y * c.width * 3)], nullptr);
+  for (std::int64_t y = 0; y < c.height; ++y)
+    png_read_row(png, &c.rgb[static_cast<std::size_t>(y * c.width * 3)], nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
   std::fclose(f);
   return c;
@@ -564,18 +592,21 @@ TEST(Gallery, DrawsEachTileFromItsImageAndWritesAPng) {
   const std::int64_t scale = 6, pad = 10, fs = 1, line = 7 * fs + 8, col_w = 96;
   EXPECT_EQ(c.width, pad + 7 * (col_w + pad));
   auto pixel = [&](std::int64_t col, std::int64_t row, std::int64_t y, std::int64_t x, int k) {
-    const std::int64_t px = pad + col * (col_w + pad) + x * scale, py = pad + line + row * (96 + line + pad) + y * scale;
+    const std::int64_t px = pad + col * (col_w + pad) + x * scale,
+                       py = pad + line + row * (96 + line + pad) + y * scale;
     return c.rgb[static_cast<std::size_t>((py * c.width + px) * 3 + k)];
   };
-  // Row 1: donor 1 in column 0, recipient 2 in column 2; the attentive column is recipient 2 with donor 1's top
-  // cells.
+  // Row 1: donor 1 in column 0, recipient 2 in column 2; the attentive column is recipient 2 with donor 1's
+  // top cells.
   const at::Tensor partner = (at::arange(4, at::kLong) + 3).remainder(4);
   const MixedBatch att = AttentiveCutMixMixer::apply(images, at::zeros({4}, at::kLong), 1, partner, maps,
                                                      at::full({4}, 3, at::kLong));
   for (std::int64_t y : {0, 5, 15}) {
     for (std::int64_t x : {0, 7, 15}) {
       for (int k = 0; k < 3; ++k) {
-        auto byte = [](const at::Tensor& t) { return static_cast<std::uint8_t>(std::lround(t.item<float>() * 255.0f)); };
+        auto byte = [](const at::Tensor& t) {
+          return static_cast<std::uint8_t>(std::lround(t.item<float>() * 255.0f));
+        };
         EXPECT_EQ(pixel(0, 1, y, x, k), byte(images[1][k][y][x]));
         EXPECT_EQ(pixel(2, 1, y, x, k), byte(images[2][k][y][x]));
         EXPECT_EQ(pixel(6, 1, y, x, k), byte(att.images[2][k][y][x]));

@@ -238,24 +238,31 @@ TEST(TrainRun, BadConfigExitsTwoNamingThePath) {
   EXPECT_FALSE(acm::testing::exists(dir.file("x"))) << "nothing written for a config that does not parse";
 }
 
-// Attentive CutMix with a previous run's checkpoint as the extractor, exact per-batch pass and cache: a resumed
-// run ends bit-identical to an uninterrupted one, and the resumed sitting reads the cache instead of rebuilding.
+// Attentive CutMix with a previous run's checkpoint as the extractor, exact per-batch pass and cache: a
+// resumed run ends bit-identical to an uninterrupted one, and the resumed sitting reads the cache instead of
+// rebuilding.
 TEST(TrainRun, AttentiveRunsResumeBitIdenticalAndReuseTheCache) {
   TempDir dir;
   json ex = tiny_config(256, 1);
   ex["model_options"]["stem"] = "cifar";  // a 2×2 map for 16×16 images (the ImageNet stem's is 1×1: refused)
-  ASSERT_EQ(train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
+  ASSERT_EQ(
+      train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
   for (bool cache : {false, true}) {
     json cfg = tiny_config(512, 2);
-    cfg["mix"] = {{"method", "attentive_cutmix"}, {"top_n", 5}, {"cache", cache}, {"extractor", {{"path", dir.file("ex")}}}};
+    cfg["mix"] = {{"method", "attentive_cutmix"},
+                  {"top_n", 5},
+                  {"cache", cache},
+                  {"extractor", {{"path", dir.file("ex")}}}};
     const std::string tag = cache ? "cache" : "exact";
     const std::string path = write_config(dir, cfg, tag + ".json");
     ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-whole")}, dir.file(tag + "-w.log")), 0)
         << acm::testing::read_text(dir.file(tag + "-w.log"));
-    ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-split"), "--stop-after", "21"}, dir.file(tag + "-s1.log")),
+    ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-split"), "--stop-after", "21"},
+                    dir.file(tag + "-s1.log")),
               75);
     ASSERT_EQ(train({"--out", dir.file(tag + "-split"), "--resume"}, dir.file(tag + "-s2.log")), 0);
-    expect_same_state(dir.file(tag + "-whole/checkpoint.safetensors"), dir.file(tag + "-split/checkpoint.safetensors"));
+    expect_same_state(dir.file(tag + "-whole/checkpoint.safetensors"),
+                      dir.file(tag + "-split/checkpoint.safetensors"));
     const json whole = read_json(dir.file(tag + "-whole/result.json"));
     const json split = read_json(dir.file(tag + "-split/result.json"));
     EXPECT_EQ(metrics_of(whole), metrics_of(split)) << tag;
@@ -266,7 +273,8 @@ TEST(TrainRun, AttentiveRunsResumeBitIdenticalAndReuseTheCache) {
     EXPECT_EQ(acm::testing::exists(dir.file(tag + "-whole/attention_cache.safetensors")), cache);
     if (cache) {
       EXPECT_TRUE(whole.at("attention").at("cache_built").get<bool>());
-      EXPECT_FALSE(split.at("attention").at("cache_built").get<bool>()) << "the resumed sitting reads the cache";
+      EXPECT_FALSE(split.at("attention").at("cache_built").get<bool>())
+          << "the resumed sitting reads the cache";
     }
   }
 }
@@ -277,7 +285,8 @@ TEST(TrainRun, BadExtractorOrGridExitsTwoBeforeTraining) {
   cfg["mix"] = {{"method", "attentive_cutmix"}, {"extractor", {{"path", dir.file("missing")}}}};
   EXPECT_EQ(train({"--config", write_config(dir, cfg), "--out", dir.file("x")}, dir.file("x.log")), 2);
   std::string log = acm::testing::read_text(dir.file("x.log"));
-  EXPECT_NE(log.find("$.mix.extractor.path: extractor " + dir.file("missing") + ": no such file"), std::string::npos)
+  EXPECT_NE(log.find("$.mix.extractor.path: extractor " + dir.file("missing") + ": no such file"),
+            std::string::npos)
       << log;
   EXPECT_FALSE(acm::testing::exists(dir.file("x/checkpoint.safetensors")));
   EXPECT_FALSE(acm::testing::exists(dir.file("x/result.json")));
@@ -295,12 +304,14 @@ TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
   TempDir dir;
   json ex = tiny_config(256, 1);
   ex["model_options"]["stem"] = "cifar";
-  ASSERT_EQ(train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
+  ASSERT_EQ(
+      train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
   json cfg = tiny_config(256, 1);
   cfg["mix"] = {{"method", "attentive_cutmix"}, {"extractor", {{"path", dir.file("ex")}}}};
   const std::string path = write_config(dir, cfg, "att.json");
   EXPECT_EQ(acm::testing::wait_exit(acm::testing::spawn(
-                {kHarness, "gallery", "--config", path, "--out", dir.file("g.png"), "--count", "5"}, dir.file("g.log"))),
+                {kHarness, "gallery", "--config", path, "--out", dir.file("g.png"), "--count", "5"},
+                dir.file("g.log"))),
             0)
       << acm::testing::read_text(dir.file("g.log"));
   const std::string png = acm::testing::read_text(dir.file("g.png"));
@@ -313,14 +324,17 @@ TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
   // 16×16 images at scale 6: 7 columns of 96 px and 5 rows, with 10 px gaps and 15 px text lines.
   EXPECT_EQ(be32(16), 10u + 7u * 106u);
   EXPECT_EQ(be32(20), 10u + 15u + 5u * (96u + 15u + 10u));
-  EXPECT_NE(acm::testing::read_text(dir.file("g.log")).find("5 donors of synthetic/train"), std::string::npos);
-  cfg["mix"] = {{"method", "cutmix"}};
-  EXPECT_EQ(acm::testing::wait_exit(acm::testing::spawn(
-                {kHarness, "gallery", "--config", write_config(dir, cfg, "cm.json"), "--out", dir.file("h.png")},
-                dir.file("h.log"))),
-            2);
-  EXPECT_NE(acm::testing::read_text(dir.file("h.log")).find("$.mix.method: the gallery shows Attentive CutMix"),
+  EXPECT_NE(acm::testing::read_text(dir.file("g.log")).find("5 donors of synthetic/train"),
             std::string::npos);
+  cfg["mix"] = {{"method", "cutmix"}};
+  EXPECT_EQ(
+      acm::testing::wait_exit(acm::testing::spawn(
+          {kHarness, "gallery", "--config", write_config(dir, cfg, "cm.json"), "--out", dir.file("h.png")},
+          dir.file("h.log"))),
+      2);
+  EXPECT_NE(
+      acm::testing::read_text(dir.file("h.log")).find("$.mix.method: the gallery shows Attentive CutMix"),
+      std::string::npos);
   EXPECT_FALSE(acm::testing::exists(dir.file("h.png")));
 }
 
