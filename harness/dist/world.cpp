@@ -1,0 +1,82 @@
+#include "harness/dist/world.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace acm::dist {
+
+namespace {
+int g_provided = 0;
+}
+
+void check_mpi(int code, const char* what) {
+  if (code == MPI_SUCCESS) return;
+  char msg[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(code, msg, &len);
+  throw std::runtime_error(std::string(what) + ": " + std::string(msg, static_cast<std::size_t>(len)));
+}
+
+World& World::init() {
+  static World* world = nullptr;
+  if (world) return *world;
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised) {
+    check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &g_provided), "MPI_Init_thread");
+    std::atexit([] {
+      int finalised = 0;
+      MPI_Finalized(&finalised);
+      if (!finalised) MPI_Finalize();
+    });
+  } else {
+    MPI_Query_thread(&g_provided);
+  }
+  if (g_provided < MPI_THREAD_SERIALIZED) {
+    throw std::runtime_error("MPI grants thread level " + std::to_string(g_provided) +
+                             "; the gradient reducer needs at least MPI_THREAD_SERIALIZED");
+  }
+  // Errors come back as codes (turned into exceptions with MPI's message) instead of aborting silently.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  world = new World(MPI_COMM_WORLD, /*owned=*/false);
+  return *world;
+}
+
+bool World::thread_multiple() { return g_provided >= MPI_THREAD_MULTIPLE; }
+
+World::World(MPI_Comm comm, bool owned) : comm_(comm), owned_(owned) {
+  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  MPI_Comm node;
+  check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
+            "MPI_Comm_split_type");
+  MPI_Comm_rank(node, &local_rank_);
+  MPI_Comm_size(node, &local_size_);
+  MPI_Comm_free(&node);
+}
+
+World::~World() {
+  int finalised = 0;
+  MPI_Finalized(&finalised);
+  if (owned_ && !finalised) MPI_Comm_free(&comm_);
+}
+
+std::string World::host() const {
+  char name[MPI_MAX_PROCESSOR_NAME];
+  int len = 0;
+  MPI_Get_processor_name(name, &len);
+  return std::string(name, static_cast<std::size_t>(len));
+}
+
+std::unique_ptr<World> World::split(int colour, int key) const {
+  MPI_Comm sub;
+  check_mpi(MPI_Comm_split(comm_, colour, key, &sub), "MPI_Comm_split");
+  MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
+  return std::unique_ptr<World>(new World(sub, /*owned=*/true));
+}
+
+void World::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+}  // namespace acm::dist

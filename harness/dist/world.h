@@ -1,0 +1,52 @@
+// The MPI world a run lives in: rank, size, the rank within its node, and sub-groups.
+//
+// MPI is initialised once per process (World::init) at the thread level the gradient reducer needs: its
+// collectives run on a communication thread while the main thread computes (Open MPI has no asynchronous
+// progress of its own), so MPI_THREAD_MULTIPLE is asked for and at least MPI_THREAD_SERIALIZED is required.
+// Without mpirun/srun the process is a world of one (MPI's singleton mode).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "harness/mpi_c.h"
+
+namespace acm::dist {
+
+class World {
+ public:
+  // Initialises MPI (idempotent) and returns the world of all ranks. MPI is finalised at process exit.
+  static World& init();
+  // Whether MPI_THREAD_MULTIPLE was granted (SERIALIZED otherwise).
+  static bool thread_multiple();
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // Rank and number of ranks on this node (MPI_Comm_split_type SHARED: launcher-neutral, no environment
+  // variables of mpirun or srun needed). A GPU rank binds to GPU local_rank().
+  int local_rank() const { return local_rank_; }
+  int local_size() const { return local_size_; }
+  MPI_Comm comm() const { return comm_; }
+  std::string host() const;
+
+  // Ranks with the same colour form a sub-world, ordered by (key, rank): several runs side by side.
+  std::unique_ptr<World> split(int colour, int key) const;
+
+  void barrier() const;
+
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+ private:
+  World(MPI_Comm comm, bool owned);
+  MPI_Comm comm_;
+  bool owned_;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+};
+
+// Throws std::runtime_error "<what>: <MPI's error string>" when `code` is not MPI_SUCCESS.
+void check_mpi(int code, const char* what);
+
+}  // namespace acm::dist

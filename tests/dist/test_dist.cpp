@@ -1,0 +1,100 @@
+// Run under real mpirun by ctest (tests/CMakeLists.txt: 1, 2 and 3 ranks, one intra-op thread each): every
+// rank runs every test; a failure on any rank fails the job. Only rank 0 prints.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include "harness/dist/communicator.h"
+#include "harness/dist/nccl_communicator.h"
+#include "harness/dist/world.h"
+#include "tests/expect_error.h"
+
+namespace acm::dist {
+namespace {
+
+// A value every rank can compute for (rank, i): the expected sum is the sum over ranks.
+at::Tensor pattern(std::int64_t n, at::ScalarType dtype, int rank) {
+  const at::Tensor i = at::arange(n, at::kLong);
+  return ((i * 7 + rank * 3) % 11).to(dtype);
+}
+
+TEST(World, RankSizeLocalRankAndSplit) {
+  World& w = World::init();
+  ASSERT_GE(w.size(), 1);
+  ASSERT_LT(w.rank(), w.size());
+  // Every rank of these tests runs on this one node.
+  EXPECT_EQ(w.local_rank(), w.rank());
+  EXPECT_EQ(w.local_size(), w.size());
+  EXPECT_FALSE(w.host().empty());
+  const auto sub = w.split(w.rank() % 2, w.rank());
+  EXPECT_EQ(sub->size(), (w.size() + 1 - w.rank() % 2) / 2);
+  EXPECT_EQ(sub->rank(), w.rank() / 2);
+  // The sub-world's collectives stay inside it: the sum of world ranks of one colour.
+  MpiCommunicator c(*sub);
+  at::Tensor t = at::full({1}, static_cast<std::int64_t>(w.rank()), at::kLong);
+  c.all_reduce(t);
+  std::int64_t want = 0;
+  for (int r = w.rank() % 2; r < w.size(); r += 2) want += r;
+  EXPECT_EQ(t.item<std::int64_t>(), want);
+}
+
+TEST(MpiCommunicator, AllReduceSumsEverySizeAndDtype) {
+  World& w = World::init();
+  MpiCommunicator c(w);
+  for (auto dtype : {at::kFloat, at::kDouble, at::kLong, at::kInt, at::kByte}) {
+    for (std::int64_t n : {0, 1, 7, 1000, 65537, (1 << 20) + 3}) {
+      at::Tensor t = pattern(n, dtype, w.rank());
+      at::Tensor want = at::zeros({n}, dtype);
+      for (int r = 0; r < w.size(); ++r) want += pattern(n, dtype, r);
+      c.all_reduce(t);
+      EXPECT_TRUE(at::equal(t, want)) << c10::toString(dtype) << " n=" << n;
+    }
+  }
+  at::Tensor m = at::full({3}, static_cast<float>(w.rank()));
+  c.all_reduce(m, ReduceOp::kMax);
+  EXPECT_TRUE(at::equal(m, at::full({3}, static_cast<float>(w.size() - 1))));
+}
+
+TEST(MpiCommunicator, BroadcastFromEveryRoot) {
+  World& w = World::init();
+  MpiCommunicator c(w);
+  for (int root = 0; root < w.size(); ++root) {
+    at::Tensor t = pattern(4099, at::kFloat, w.rank());
+    c.broadcast(t, root);
+    EXPECT_TRUE(at::equal(t, pattern(4099, at::kFloat, root))) << "root " << root;
+  }
+}
+
+TEST(MpiCommunicator, RefusesWhatItCannotReduce) {
+  World& w = World::init();
+  MpiCommunicator c(w);
+  at::Tensor half = at::zeros({4}, at::kHalf);
+  acm::testing::expect_error<std::invalid_argument>([&] { c.all_reduce(half); },
+                                                    {"dtype Half is not supported", "float32, float64"});
+  at::Tensor strided = at::zeros({4, 4}).t();
+  acm::testing::expect_error<std::invalid_argument>([&] { c.all_reduce(strided); }, {"must be contiguous"});
+  at::Tensor t = at::zeros({2});
+  acm::testing::expect_error<std::invalid_argument>([&] { c.broadcast(t, w.size()); },
+                                                    {"is not a rank of this world"});
+}
+
+// The NCCL path is compiled and linked into every build; without a GPU, making one says so.
+TEST(NcclCommunicator, IsCompiledInAndRefusesWithoutAGpu) {
+  EXPECT_GE(NcclCommunicator::version(), 22000);
+  if (at::hasCUDA()) GTEST_SKIP() << "a GPU is present: the NCCL path is exercised by the GPU checks";
+  World& w = World::init();
+  acm::testing::expect_error<std::runtime_error>([&] { NcclCommunicator c(w); },
+                                                 {"no CUDA GPU is usable on rank"});
+}
+
+}  // namespace
+}  // namespace acm::dist
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  acm::dist::World& w = acm::dist::World::init();
+  if (w.rank() != 0) {
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  return RUN_ALL_TESTS();
+}
