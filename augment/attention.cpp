@@ -60,18 +60,22 @@ at::Tensor resample_matrix(std::int64_t n, std::int64_t m) {
   return a;
 }
 
-at::Tensor resize_to_grid(const at::Tensor& maps, std::int64_t grid) {
+at::Tensor resample(const at::Tensor& maps, std::int64_t out_h, std::int64_t out_w) {
   if (maps.dim() != 3) throw std::invalid_argument("attention: heatmaps must be B×h×w");
-  if (grid < 1) throw std::invalid_argument("attention: grid must be >= 1");
+  if (out_h < 1 || out_w < 1) throw std::invalid_argument("attention: output size must be >= 1");
   const at::Tensor x = maps.to(at::kCPU, at::kFloat);
-  const std::int64_t h = x.size(1), w = x.size(2);
-  if (h == grid && w == grid) return x.contiguous();
-  // Separable: columns then rows, each pooled (longer side) or interpolated (shorter side) to the grid, as
-  // two plain matrix products over the whole batch.
-  const std::int64_t b = x.size(0);
-  const at::Tensor cols = at::mm(x.reshape({b * h, w}), resample_matrix(w, grid).t());       // (b·h)×grid
-  const at::Tensor by_col = cols.view({b, h, grid}).transpose(1, 2).reshape({b * grid, h});  // (b·grid)×h
-  return at::mm(by_col, resample_matrix(h, grid).t()).view({b, grid, grid}).transpose(1, 2).contiguous();
+  const std::int64_t b = x.size(0), h = x.size(1), w = x.size(2);
+  if (h == out_h && w == out_w) return x.contiguous();
+  // Columns then rows, each pooled (longer side) or interpolated (shorter side), as two plain matrix products
+  // over the whole batch.
+  const at::Tensor cols = at::mm(x.reshape({b * h, w}), resample_matrix(w, out_w).t());  // (b·h)×out_w
+  const at::Tensor by_col = cols.view({b, h, out_w}).transpose(1, 2).reshape({b * out_w, h});  // (b·out_w)×h
+  return at::mm(by_col, resample_matrix(h, out_h).t()).view({b, out_w, out_h}).transpose(1, 2).contiguous();
+}
+
+at::Tensor resize_to_grid(const at::Tensor& maps, std::int64_t grid) {
+  if (grid < 1) throw std::invalid_argument("attention: grid must be >= 1");
+  return resample(maps, grid, grid);
 }
 
 at::Tensor top_cells(const at::Tensor& grid_maps, const at::Tensor& n) {

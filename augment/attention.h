@@ -28,8 +28,10 @@ const std::vector<std::string>& reduce_names();
 // out of range.
 at::Tensor reduce_channels(const at::Tensor& features, const ReduceSpec& spec);
 
-// B×h×w -> B×grid×grid float32 on the CPU (see the header comment for the rule), as two small matrix
-// products with resample_matrix along each side.
+// B×h×w -> B×out_h×out_w float32 on the CPU by the rule above, side by side: two small matrix products with
+// resample_matrix. The identity when the size is already right.
+at::Tensor resample(const at::Tensor& maps, std::int64_t out_h, std::int64_t out_w);
+// resample() to grid×grid.
 at::Tensor resize_to_grid(const at::Tensor& maps, std::int64_t grid);
 // The m×n matrix that takes a side of n values to m: adaptive average pooling when n > m, bilinear
 // interpolation (align_corners = false) when n < m, the identity when equal.

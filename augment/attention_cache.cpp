@@ -31,11 +31,7 @@ at::Tensor AttentionCache::transformed_maps(const at::Tensor& indices, const at:
     throw std::invalid_argument("attention cache: sample index outside the " + std::to_string(maps_.size(0)) +
                                 " cached images (was it built for another data set?)");
   }
-  at::Tensor up = maps_.index_select(0, idx);
-  if (up.size(1) != H || up.size(2) != W) {
-    up = at::matmul(at::matmul(resample_matrix(up.size(1), H), up), resample_matrix(up.size(2), W).t());
-  }
-  up = up.contiguous();
+  const at::Tensor up = resample(maps_.index_select(0, idx), H, W);
   const at::Tensor geo = geometry.to(at::kCPU, at::kInt).contiguous();
   at::Tensor out = at::empty({b, H, W}, at::kFloat);
   const float* src = up.const_data_ptr<float>();

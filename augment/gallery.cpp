@@ -238,16 +238,19 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
     canvas.draw_image(at_col(0), y, display(x[i]), scale);
     // The donor's heatmap over its grey image, its top-N cells outlined.
     {
-      const at::Tensor grey = display(x[i]).mean(0);
-      const at::Tensor heat = grid_maps[i].to(at::kCPU, at::kDouble);
+      const at::Tensor grey = display(x[i]).mean(0).to(at::kDouble).contiguous();
+      const at::Tensor heat = grid_maps[i].to(at::kCPU, at::kDouble).contiguous();
       const double lo = heat.min().item<double>(), hi = heat.max().item<double>();
-      at::Tensor tile = at::empty({3, H, W});
+      at::Tensor tile = at::empty({3, H, W}, at::kDouble);
+      const auto hv = heat.accessor<double, 2>();
+      const auto gv = grey.accessor<double, 2>();
+      auto tv = tile.accessor<double, 3>();
       for (std::int64_t yy = 0; yy < H; ++yy) {
         for (std::int64_t xx = 0; xx < W; ++xx) {
-          const double v = heat[rows_of[yy]][cols_of[xx]].item<double>();
+          const double v = hv[rows_of[static_cast<std::size_t>(yy)]][cols_of[static_cast<std::size_t>(xx)]];
           const auto rgb = colour_map(hi > lo ? (v - lo) / (hi - lo) : 0.5);
-          const double g = grey[yy][xx].item<double>();
-          for (int k = 0; k < 3; ++k) tile[k][yy][xx] = 0.45 * g + 0.55 * rgb[static_cast<std::size_t>(k)];
+          for (int k = 0; k < 3; ++k)
+            tv[k][yy][xx] = 0.45 * gv[yy][xx] + 0.55 * rgb[static_cast<std::size_t>(k)];
         }
       }
       canvas.draw_image(at_col(1), y, tile, scale);

@@ -17,6 +17,7 @@
 #include "harness/data/spec.h"
 #include "harness/environment.h"
 #include "harness/smoke.h"
+#include "harness/train/attention_setup.h"
 #include "harness/train/signals.h"
 #include "harness/train/trainer.h"
 #include "models/registry.h"
@@ -156,18 +157,7 @@ int cmd_gallery(const std::string& config_path, const std::vector<std::string>& 
   std::vector<std::int64_t> ids(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) ids[static_cast<std::size_t>(i)] = first + i;
   const acm::data::Batch batch = loader.assemble(0, 0, ids.data(), count);
-  acm::augment::ImageFormat fmt;
-  fmt.channels = train.channels;
-  fmt.height = train.height;
-  fmt.width = train.width;
-  fmt.mean = lo.transform.mean;
-  fmt.std = lo.transform.std;
-  std::shared_ptr<const acm::augment::Extractor> ex;
-  try {
-    ex = acm::augment::Extractor::load(c.mix.extractor, fmt, c10::kCPU);
-  } catch (const acm::augment::ExtractorError& e) {
-    throw acm::config::ConfigError("$.mix.extractor.path: " + std::string(e.what()));
-  }
+  const auto ex = acm::train::load_extractor(c, train, lo.transform, c10::kCPU);
   const at::Tensor maps =
       acm::augment::ExtractorHeatmaps(ex).grid_maps(batch.images, {}, c.mix.attentive.grid);
   acm::augment::GalleryOptions go;

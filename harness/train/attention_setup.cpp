@@ -15,6 +15,22 @@ namespace acm::train {
 
 using nlohmann::json;
 
+std::shared_ptr<const augment::Extractor> load_extractor(const RunConfig& c, const data::Dataset& train,
+                                                         const data::TransformSpec& transform,
+                                                         c10::Device device) {
+  augment::ImageFormat fmt;
+  fmt.channels = train.channels;
+  fmt.height = train.height;
+  fmt.width = train.width;
+  fmt.mean = transform.mean;
+  fmt.std = transform.std;
+  try {
+    return augment::Extractor::load(c.mix.extractor, fmt, device);
+  } catch (const augment::ExtractorError& e) {
+    throw config::ConfigError("$.mix.extractor.path: " + std::string(e.what()));
+  }
+}
+
 AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
                                  const data::TransformSpec& transform, c10::Device device,
                                  const std::string& out_dir, FILE* out) {
@@ -24,18 +40,7 @@ AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
                               " grid does not fit " + std::to_string(train.height) + "×" +
                               std::to_string(train.width) + " images (some cells would hold no pixel)");
   }
-  augment::ImageFormat fmt;
-  fmt.channels = train.channels;
-  fmt.height = train.height;
-  fmt.width = train.width;
-  fmt.mean = transform.mean;
-  fmt.std = transform.std;
-  std::shared_ptr<const augment::Extractor> ex;
-  try {
-    ex = augment::Extractor::load(c.mix.extractor, fmt, device);
-  } catch (const augment::ExtractorError& e) {
-    throw config::ConfigError("$.mix.extractor.path: " + std::string(e.what()));
-  }
+  const std::shared_ptr<const augment::Extractor> ex = load_extractor(c, train, transform, device);
   AttentionSetup setup;
   setup.record = {{"extractor", ex->description()},
                   {"extractor_hash", ex->file_hash()},

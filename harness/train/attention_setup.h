@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "augment/attentive_cutmix.h"
+#include "augment/extractor.h"
 #include "harness/data/dataset.h"
 #include "harness/data/transforms.h"
 #include "harness/train/config.h"
@@ -21,6 +22,12 @@ struct AttentionSetup {
   std::shared_ptr<const augment::HeatmapSource> heatmaps;
   nlohmann::json record;  // for result.json: extractor, its file hash, map size, cache use and build time
 };
+
+// The run's extractor, fed images as `transform` (the training loader's) leaves them. Every way it can fail
+// is a config::ConfigError naming $.mix.extractor.path.
+std::shared_ptr<const augment::Extractor> load_extractor(const RunConfig& c, const data::Dataset& train,
+                                                         const data::TransformSpec& transform,
+                                                         c10::Device device);
 
 // `transform` is the training loader's (its normalisation is what the extractor receives). Errors are
 // config::ConfigError naming $.mix.extractor / $.mix.grid; nothing is trained before they are raised.
