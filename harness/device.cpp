@@ -10,8 +10,13 @@ namespace acm::harness {
 
 bool cuda_usable() { return torch::cuda::is_available() && torch::cuda::device_count() > 0; }
 
-c10::Device resolve_device(const std::string& request) {
-  if (request == "auto") return cuda_usable() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+c10::Device resolve_device(const std::string& request, int local_rank) {
+  auto local_gpu = [&] {
+    return c10::Device(c10::kCUDA,
+                       static_cast<c10::DeviceIndex>(
+                           local_rank % std::max<int>(1, static_cast<int>(torch::cuda::device_count()))));
+  };
+  if (request == "auto") return cuda_usable() ? local_gpu() : c10::Device(c10::kCPU);
   if (request == "cpu") return c10::Device(c10::kCPU);
   if (request.rfind("cuda", 0) == 0) {
     c10::Device d(request);  // throws c10::Error on a malformed string
@@ -24,7 +29,7 @@ c10::Device resolve_device(const std::string& request) {
       throw std::runtime_error("device '" + request + "' requested but only " +
                                std::to_string(torch::cuda::device_count()) + " GPU(s) are visible");
     }
-    return d;
+    return d.has_index() ? d : local_gpu();
   }
   throw std::invalid_argument("unknown device '" + request + "'; allowed: auto, cpu, cuda, cuda:N");
 }

@@ -15,6 +15,17 @@ std::int64_t parameter_count(const torch::nn::Module& m) {
 const char* to_string(Stem s) { return s == Stem::kCifar ? "cifar" : "imagenet"; }
 const char* to_string(Init i) { return i == Init::kXavierNormal ? "xavier_normal" : "kaiming"; }
 
+const char* to_string(Norm n) {
+  return n == Norm::kGroup ? "group" : n == Norm::kSyncBatch ? "sync_batch" : "batch";
+}
+
+Norm norm_from_string(const std::string& s) {
+  if (s == "batch") return Norm::kBatch;
+  if (s == "group") return Norm::kGroup;
+  if (s == "sync_batch") return Norm::kSyncBatch;
+  throw std::invalid_argument("unknown norm '" + s + "'; allowed: batch, group, sync_batch");
+}
+
 Stem stem_from_string(const std::string& s) {
   if (s == "imagenet") return Stem::kImageNet;
   if (s == "cifar") return Stem::kCifar;

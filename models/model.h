@@ -16,12 +16,18 @@ enum class Init {
   kXavierNormal
 };  // torchvision's default, or what the Attentive CutMix paper used
 
+// Normalisation layers: BatchNorm (statistics per rank under data parallelism, as DDP), GroupNorm (no batch
+// statistics: results independent of how the batch is split), or BatchNorm with statistics over the global
+// batch of all ranks (SyncBN; norm.h).
+enum class Norm { kBatch, kGroup, kSyncBatch };
+
 struct ModelSpec {
   std::int64_t num_classes = 1000;
   std::int64_t in_channels = 3;
   Stem stem = Stem::kImageNet;
   std::int64_t width = 64;  // channels of the first stage; torchvision's ResNets use 64
   Init init = Init::kKaiming;
+  Norm norm = Norm::kBatch;
 };
 
 class ClassifierImpl : public torch::nn::Module {
@@ -39,5 +45,7 @@ const char* to_string(Stem s);
 const char* to_string(Init i);
 Stem stem_from_string(const std::string& s);  // "imagenet" | "cifar"; std::invalid_argument otherwise
 Init init_from_string(const std::string& s);  // "kaiming" | "xavier_normal"
+const char* to_string(Norm n);
+Norm norm_from_string(const std::string& s);  // "batch" | "group" | "sync_batch"
 
 }  // namespace acm::models

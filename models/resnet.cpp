@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "models/norm.h"
+
 namespace acm::models {
 
 namespace nn = torch::nn;
@@ -17,24 +19,30 @@ nn::Conv2d conv1x1(std::int64_t in, std::int64_t out, std::int64_t stride) {
 
 // One residual block, basic (two 3×3) or bottleneck (1×1, 3×3 with the stride, 1×1 ×4).
 struct BlockImpl : nn::Module {
-  BlockImpl(BlockKind kind, std::int64_t in, std::int64_t planes, std::int64_t stride) : kind(kind) {
+  BlockImpl(BlockKind kind, std::int64_t in, std::int64_t planes, std::int64_t stride, Norm norm)
+      : kind(kind) {
     const std::int64_t expansion = kind == BlockKind::kBasic ? 1 : 4;
     if (kind == BlockKind::kBasic) {
       conv1 = register_module("conv1", conv3x3(in, planes, stride));
-      bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+      bn1 = make_norm(norm, planes);
+      register_module("bn1", bn1.ptr());
       conv2 = register_module("conv2", conv3x3(planes, planes, 1));
-      bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+      bn2 = make_norm(norm, planes);
+      register_module("bn2", bn2.ptr());
     } else {
       conv1 = register_module("conv1", conv1x1(in, planes, 1));
-      bn1 = register_module("bn1", nn::BatchNorm2d(planes));
+      bn1 = make_norm(norm, planes);
+      register_module("bn1", bn1.ptr());
       conv2 = register_module("conv2", conv3x3(planes, planes, stride));  // v1.5: stride on the 3×3
-      bn2 = register_module("bn2", nn::BatchNorm2d(planes));
+      bn2 = make_norm(norm, planes);
+      register_module("bn2", bn2.ptr());
       conv3 = register_module("conv3", conv1x1(planes, planes * expansion, 1));
-      bn3 = register_module("bn3", nn::BatchNorm2d(planes * expansion));
+      bn3 = make_norm(norm, planes * expansion);
+      register_module("bn3", bn3.ptr());
     }
     if (stride != 1 || in != planes * expansion) {
-      downsample = register_module("downsample", nn::Sequential(conv1x1(in, planes * expansion, stride),
-                                                                nn::BatchNorm2d(planes * expansion)));
+      downsample = register_module("downsample", nn::Sequential(conv1x1(in, planes * expansion, stride)));
+      downsample->push_back(make_norm(norm, planes * expansion));
     }
   }
 
@@ -42,16 +50,16 @@ struct BlockImpl : nn::Module {
   // memory passes per block.
   torch::Tensor forward(torch::Tensor x) {
     torch::Tensor identity = downsample ? downsample->forward(x) : x;
-    torch::Tensor out = bn1(conv1(x)).relu_();
-    out = bn2(conv2(out));
-    if (kind == BlockKind::kBottleneck) out = bn3(conv3(out.relu_()));
+    torch::Tensor out = bn1.forward(conv1(x)).relu_();
+    out = bn2.forward(conv2(out));
+    if (kind == BlockKind::kBottleneck) out = bn3.forward(conv3(out.relu_()));
     out += identity;
     return out.relu_();
   }
 
   BlockKind kind;
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  nn::AnyModule bn1, bn2, bn3;
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(Block);
@@ -70,13 +78,14 @@ class ResNetImpl : public ClassifierImpl {
     } else {
       conv1_ = register_module("conv1", conv3x3(spec.in_channels, w, 1));
     }
-    bn1_ = register_module("bn1", nn::BatchNorm2d(w));
+    bn1_ = make_norm(spec.norm, w);
+    register_module("bn1", bn1_.ptr());
     std::int64_t in = w;
     for (int s = 0; s < 4; ++s) {
       const std::int64_t planes = w << s;
       nn::Sequential stage;
       for (std::int64_t b = 0; b < layout.blocks_per_stage[s]; ++b) {
-        stage->push_back(Block(layout.block, in, planes, (b == 0 && s > 0) ? 2 : 1));
+        stage->push_back(Block(layout.block, in, planes, (b == 0 && s > 0) ? 2 : 1, spec.norm));
         in = planes * expansion;
       }
       stages_.push_back(register_module("layer" + std::to_string(s + 1), stage));
@@ -87,7 +96,7 @@ class ResNetImpl : public ClassifierImpl {
   }
 
   torch::Tensor features(torch::Tensor x) override {
-    x = bn1_(conv1_(x)).relu_();
+    x = bn1_.forward(conv1_(x)).relu_();
     if (stem_ == Stem::kImageNet) x = torch::max_pool2d(x, /*kernel_size=*/3, /*stride=*/2, /*padding=*/1);
     for (auto& stage : stages_) x = stage->forward(x);
     return x;
@@ -113,6 +122,9 @@ class ResNetImpl : public ClassifierImpl {
       } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
         nn::init::ones_(bn->weight);
         nn::init::zeros_(bn->bias);
+      } else if (auto* gn = m->as<nn::GroupNorm>()) {
+        nn::init::ones_(gn->weight);
+        nn::init::zeros_(gn->bias);
       } else if (auto* fc = m->as<nn::Linear>()) {
         if (init == Init::kXavierNormal) {
           nn::init::xavier_normal_(fc->weight);
@@ -125,7 +137,7 @@ class ResNetImpl : public ClassifierImpl {
   std::string name_;
   Stem stem_;
   nn::Conv2d conv1_{nullptr};
-  nn::BatchNorm2d bn1_{nullptr};
+  nn::AnyModule bn1_;
   std::vector<nn::Sequential> stages_;
   nn::Linear fc_{nullptr};
   std::int64_t feature_channels_ = 0;

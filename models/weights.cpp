@@ -223,7 +223,8 @@ std::map<std::string, std::string> model_metadata(const std::string& arch, const
           {"in_channels", std::to_string(spec.in_channels)},
           {"stem", to_string(spec.stem)},
           {"width", std::to_string(spec.width)},
-          {"init", to_string(spec.init)}};
+          {"init", to_string(spec.init)},
+          {"norm", to_string(spec.norm)}};
 }
 
 std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string, std::string>& metadata,
@@ -254,6 +255,7 @@ std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string
   try {
     spec.stem = stem_from_string(get("stem"));
     if (metadata.count("init")) spec.init = init_from_string(get("init"));
+    if (metadata.count("norm")) spec.norm = norm_from_string(get("norm"));
   } catch (const std::invalid_argument& e) {
     fail(source, std::string("metadata: ") + e.what());
   }

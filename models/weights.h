@@ -42,7 +42,8 @@ TensorFile module_state(const torch::nn::Module& m);
 // from.
 void load_module_state(torch::nn::Module& m, const TensorFile& file, const std::string& source);
 
-// Which network a weights file holds, as metadata entries: arch, num_classes, in_channels, stem, width, init.
+// Which network a weights file holds, as metadata entries: arch, num_classes, in_channels, stem, width, init,
+// norm.
 // Training checkpoints and scripts/convert_torchvision.py both write them, so either can be rebuilt alone (an
 // Attentive CutMix extractor).
 std::map<std::string, std::string> model_metadata(const std::string& arch, const ModelSpec& spec);

@@ -77,6 +77,27 @@ std::unique_ptr<World> World::split(int colour, int key) const {
   return std::unique_ptr<World>(new World(sub, /*owned=*/true));
 }
 
+std::vector<std::string> World::all_gather(const std::string& mine) const {
+  int len = static_cast<int>(mine.size());
+  std::vector<int> lens(static_cast<std::size_t>(size_)), displs(static_cast<std::size_t>(size_));
+  check_mpi(MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm_), "MPI_Allgather");
+  int total = 0;
+  for (int r = 0; r < size_; ++r) {
+    displs[static_cast<std::size_t>(r)] = total;
+    total += lens[static_cast<std::size_t>(r)];
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  check_mpi(
+      MPI_Allgatherv(mine.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, comm_),
+      "MPI_Allgatherv");
+  std::vector<std::string> out;
+  for (int r = 0; r < size_; ++r) {
+    out.push_back(all.substr(static_cast<std::size_t>(displs[static_cast<std::size_t>(r)]),
+                             static_cast<std::size_t>(lens[static_cast<std::size_t>(r)])));
+  }
+  return out;
+}
+
 void World::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
 
 }  // namespace acm::dist

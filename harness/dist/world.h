@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "harness/mpi_c.h"
 
@@ -34,6 +35,8 @@ class World {
   std::unique_ptr<World> split(int colour, int key) const;
 
   void barrier() const;
+  // Every rank's string, in rank order, on every rank (hosts and devices for the run's record).
+  std::vector<std::string> all_gather(const std::string& mine) const;
 
   ~World();
   World(const World&) = delete;

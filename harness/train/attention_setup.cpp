@@ -33,7 +33,7 @@ std::shared_ptr<const augment::Extractor> load_extractor(const RunConfig& c, con
 
 AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
                                  const data::TransformSpec& transform, c10::Device device,
-                                 const std::string& out_dir, FILE* out) {
+                                 const std::string& out_dir, FILE* out, bool write_cache) {
   const auto& a = c.mix.attentive;
   if (a.grid > train.height || a.grid > train.width) {
     throw config::ConfigError("$.mix.grid: a " + std::to_string(a.grid) + "×" + std::to_string(a.grid) +
@@ -99,7 +99,7 @@ AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
   }
   progress.finish();
   augment::AttentionCache cache(maps, ex->black_value(), train.height, train.width, ex->description());
-  cache.save(path, key);
+  if (write_cache) cache.save(path, key);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   setup.record["cache_built"] = true;
   setup.record["cache_build_seconds"] = secs;

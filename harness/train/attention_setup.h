@@ -31,8 +31,9 @@ std::shared_ptr<const augment::Extractor> load_extractor(const RunConfig& c, con
 
 // `transform` is the training loader's (its normalisation is what the extractor receives). Errors are
 // config::ConfigError naming $.mix.extractor / $.mix.grid; nothing is trained before they are raised.
+// `write_cache`: whether a cache built here is saved to out_dir (rank 0 only; the others keep it in memory).
 AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
                                  const data::TransformSpec& transform, c10::Device device,
-                                 const std::string& out_dir, FILE* out);
+                                 const std::string& out_dir, FILE* out, bool write_cache = true);
 
 }  // namespace acm::train

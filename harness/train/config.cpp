@@ -31,6 +31,8 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
     c.model_spec.width = m.get_int("width", 16, 1, 4096);
     c.model_spec.init =
         models::init_from_string(m.get_choice("init", "kaiming", {"kaiming", "xavier_normal"}));
+    c.model_spec.norm =
+        models::norm_from_string(m.get_choice("norm", "batch", {"batch", "group", "sync_batch"}));
     m.finish();
   }
   c.epochs = r.get_int("epochs", c.epochs, 1, 100000);
@@ -156,6 +158,14 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
     }
   }
   c.channels_last = r.get_bool("channels_last", c.channels_last);
+  {
+    auto d = r.child("distributed");
+    auto& x = c.distributed;
+    x.bucket_mb = d.get_double("bucket_mb", x.bucket_mb, 1.0 / 1024, 1 << 16);
+    x.first_bucket_mb = d.get_double("first_bucket_mb", x.first_bucket_mb, 1.0 / 1024, 1 << 16);
+    x.backend = d.get_choice("backend", x.backend, {"auto", "mpi", "nccl"});
+    d.finish();
+  }
   r.finish();
   return c;
 }
@@ -206,7 +216,8 @@ json to_json(const RunConfig& c) {
           {"model_options",
            {{"stem", models::to_string(c.model_spec.stem)},
             {"width", c.model_spec.width},
-            {"init", models::to_string(c.model_spec.init)}}},
+            {"init", models::to_string(c.model_spec.init)},
+            {"norm", models::to_string(c.model_spec.norm)}}},
           {"epochs", c.epochs},
           {"batch_size", c.batch_size},
           {"eval_batch_size", c.eval_batch_size},
@@ -219,7 +230,11 @@ json to_json(const RunConfig& c) {
           {"threads", c.threads},
           {"loader_threads", c.loader_threads},
           {"device", c.device},
-          {"channels_last", c.channels_last}};
+          {"channels_last", c.channels_last},
+          {"distributed",
+           {{"bucket_mb", c.distributed.bucket_mb},
+            {"first_bucket_mb", c.distributed.first_bucket_mb},
+            {"backend", c.distributed.backend}}}};
 }
 
 void apply_override(json& j, const std::string& assignment) {

@@ -45,6 +45,14 @@ struct AugmentConfig {
   std::vector<double> mean, std;      // normalize = given
 };
 
+// Data-parallel training under mpirun/srun (harness/dist). Ignored by a run of one process.
+struct DistConfig {
+  double bucket_mb = 25;  // gradient bucket size (MiB), as DDP's bucket_cap_mb
+  double first_bucket_mb =
+      1;  // the first bucket (the last layers' gradients) small, to start communicating early
+  std::string backend = "auto";  // auto (nccl on CUDA, mpi on CPU) | mpi | nccl
+};
+
 struct RunConfig {
   data::DatasetSpec dataset;
   std::string model = "resnet18";
@@ -62,6 +70,7 @@ struct RunConfig {
   int loader_threads = 1;
   std::string device = "auto";
   bool channels_last = false;
+  DistConfig distributed;
 };
 
 // Reads a config object; `where` names its origin in errors ("run.json", "flags").

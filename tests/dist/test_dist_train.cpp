@@ -1,0 +1,232 @@
+// `harness train` under real mpirun, as a user launches it: the same run at 1, 2 and 3 ranks ends with the
+// same parameters; rank 0 alone prints and writes; a failing or killed rank ends the whole job quickly with
+// its message. ctest passes the binaries as --harness=PATH --mpirun=PATH and runs these tests one at a time.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "models/weights.h"
+#include "tests/test_util.h"
+
+namespace acm {
+
+std::string g_harness, g_mpirun;
+
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+std::string env(const char* name) {
+  const std::string& v = std::string(name) == "ACM_HARNESS" ? g_harness : g_mpirun;
+  if (v.empty()) throw std::runtime_error("run with --harness=PATH --mpirun=PATH (ctest passes them)");
+  return v;
+}
+
+struct Job {
+  int code = -1;
+  double seconds = 0;
+  std::string output;
+};
+
+// `mpirun -np N harness train --config CONFIG --out OUT EXTRA`, killed by `timeout` after 90 s.
+Job launch(int ranks, const std::string& config, const std::string& out, const std::string& extra = "",
+           const std::string& fault = "") {
+  std::string cmd = "timeout -s KILL 90 ";
+  if (!fault.empty()) cmd += "env ACM_FAULT_INJECT=" + fault + " ";
+  cmd += env("ACM_MPIRUN") + " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
+         " -x OMP_NUM_THREADS=1" + (fault.empty() ? "" : " -x ACM_FAULT_INJECT") + " " + env("ACM_HARNESS") +
+         " train --config " + config + " --out " + out + " " + extra + " 2>&1";
+  Job j;
+  const auto t0 = std::chrono::steady_clock::now();
+  j.code = testing::run_command(cmd, &j.output);
+  j.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return j;
+}
+
+// A tiny GroupNorm ResNet on synthetic data with augmentation off, so that the run is a function of the
+// global batch only. 250 training images in global batches of 24 (divisible by 1, 2, 3 and 6): 10 steps, 10
+// images left over; 50 test images do not split evenly over 3 ranks.
+std::string write_config(const TempDir& dir, const std::string& name,
+                         const json& overrides = json::object()) {
+  json c = {{"dataset",
+             {{"name", "synthetic"},
+              {"train_size", 250},
+              {"test_size", 50},
+              {"channels", 3},
+              {"height", 16},
+              {"width", 16},
+              {"classes", 4}}},
+            {"model", "resnet18"},
+            {"model_options", {{"width", 8}, {"norm", "group"}}},
+            {"epochs", 1},
+            {"batch_size", 24},
+            {"eval_batch_size", 16},
+            {"optimizer", {{"lr", 0.01}}},
+            {"schedule", {{"name", "constant"}}},
+            {"mix", {{"method", "none"}}},
+            {"augment", {{"crop_padding", 0}, {"horizontal_flip", false}}},
+            {"threads", 1},
+            {"loader_threads", 0},
+            {"distributed", {{"bucket_mb", 0.1}, {"first_bucket_mb", 0.02}}}};
+  c.merge_patch(overrides);
+  const std::string path = dir.file(name);
+  std::ofstream(path) << c.dump(2);
+  return path;
+}
+
+json read_json(const std::string& path) { return json::parse(testing::read_text(path)); }
+
+std::map<std::string, at::Tensor> model_tensors(const std::string& checkpoint) {
+  std::map<std::string, at::Tensor> out;
+  for (auto& [name, t] : models::read_safetensors(checkpoint).tensors) {
+    if (name.rfind("model/", 0) == 0) out[name] = t;
+  }
+  return out;
+}
+
+double worst_difference(const std::map<std::string, at::Tensor>& a,
+                        const std::map<std::string, at::Tensor>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (const auto& [name, t] : a) {
+    auto it = b.find(name);
+    if (it == b.end()) {
+      ADD_FAILURE() << name << " missing";
+      continue;
+    }
+    if (t.is_floating_point()) worst = std::max(worst, (t - it->second).abs().max().item<double>());
+  }
+  return worst;
+}
+
+int count(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (std::size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
+TEST(DistTrain, OneTwoAndThreeRanksEndWithTheSameParameters) {
+  TempDir dir;
+  const std::string config = write_config(dir, "run.json");
+  std::map<std::string, at::Tensor> first;
+  json first_result;
+  for (int ranks : {1, 2, 3}) {
+    const std::string out = dir.file("np" + std::to_string(ranks));
+    const Job j = launch(ranks, config, out);
+    ASSERT_EQ(j.code, 0) << j.output;
+    // Only rank 0 prints and writes.
+    EXPECT_EQ(count(j.output, "done  best test top-1"), 1) << j.output;
+    EXPECT_EQ(count(j.output, "test  epoch 1/1"), 1) << j.output;
+    const json r = read_json(out + "/result.json");
+    const json& d = r["distributed"];
+    EXPECT_EQ(d["world_size"], ranks);
+    EXPECT_EQ(d["hosts"].size(), static_cast<std::size_t>(ranks));
+    EXPECT_EQ(d["devices"], json(std::vector<std::string>(static_cast<std::size_t>(ranks), "cpu")));
+    EXPECT_EQ(d["local_batch"], 24 / ranks);
+    EXPECT_GE(d["buckets"].get<int>(), 3);
+    EXPECT_EQ(d["test_images_evaluated"], 50);  // uneven shards, every test image once
+    const auto tensors = model_tensors(out + "/checkpoint.safetensors");
+    if (ranks == 1) {
+      first = tensors;
+      first_result = r;
+      continue;
+    }
+    const double worst = worst_difference(tensors, first);
+    std::printf("  %d ranks vs 1: worst parameter difference %.3g after 10 steps\n", ranks, worst);
+    EXPECT_LT(worst, 1e-5);
+    EXPECT_NEAR(r["epochs"][0]["train_loss"].get<double>(),
+                first_result["epochs"][0]["train_loss"].get<double>(), 1e-5);
+    EXPECT_EQ(r["epochs"][0]["test_top1"], first_result["epochs"][0]["test_top1"]);
+  }
+}
+
+// Stopped at 2 ranks, resumed at 3: the sampler and the averaged gradients do not depend on the rank count.
+TEST(DistTrain, StopAtTwoRanksResumeAtThreeMatchesOneRank) {
+  TempDir dir;
+  const std::string config = write_config(dir, "run.json");
+  const Job whole = launch(1, config, dir.file("whole"));
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  const Job part = launch(2, config, dir.file("split"), "--stop-after 4");
+  ASSERT_EQ(part.code, 75) << part.output;
+  EXPECT_EQ(count(part.output, "continue with --resume"), 1) << part.output;
+  const Job rest = launch(3, config, dir.file("split"), "--resume");
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  EXPECT_LT(worst_difference(model_tensors(dir.file("split/checkpoint.safetensors")),
+                             model_tensors(dir.file("whole/checkpoint.safetensors"))),
+            1e-5);
+}
+
+TEST(DistTrain, GlobalBatchNotDivisibleByRanksIsAConfigError) {
+  TempDir dir;
+  const Job j = launch(3, write_config(dir, "run.json", {{"batch_size", 20}}), dir.file("out"));
+  EXPECT_EQ(j.code, 2) << j.output;
+  EXPECT_NE(j.output.find("$.batch_size: 20 (the global batch) is not divisible by the number of ranks (3)"),
+            std::string::npos)
+      << j.output;
+  EXPECT_FALSE(testing::exists(dir.file("out/result.json")));
+}
+
+// A check that fails on one rank only (a file it cannot read, say): every rank stops before training, with
+// that rank's message printed once.
+TEST(DistTrain, ACheckFailingOnOneRankStopsEveryRank) {
+  TempDir dir;
+  const Job j = launch(3, write_config(dir, "run.json"), dir.file("out"), "", "setup:2:0");
+  EXPECT_EQ(j.code, 1) << j.output;
+  EXPECT_LT(j.seconds, 30);
+  EXPECT_EQ(count(j.output, "error:"), 1) << j.output;
+  EXPECT_TRUE(std::regex_search(j.output, std::regex("rank 2 \\(.*\\): error: injected fault: setup check")))
+      << j.output;
+}
+
+TEST(DistTrain, ARankThatThrowsEndsTheJobWithItsMessage) {
+  TempDir dir;
+  const Job j = launch(2, write_config(dir, "run.json"), dir.file("out"), "", "throw:1:3");
+  EXPECT_NE(j.code, 0) << j.output;
+  EXPECT_LT(j.seconds, 30) << j.output;
+  EXPECT_TRUE(std::regex_search(
+      j.output, std::regex("rank 1 \\(.*\\): error: injected fault: exception at global step 3")))
+      << j.output;
+  EXPECT_FALSE(testing::exists(dir.file("out/result.json")));  // no result claims anything
+}
+
+TEST(DistTrain, AKilledRankEndsTheJob) {
+  TempDir dir;
+  const Job j = launch(3, write_config(dir, "run.json"), dir.file("out"), "", "kill:1:3");
+  EXPECT_NE(j.code, 0) << j.output;
+  EXPECT_LT(j.seconds, 30) << j.output;
+  EXPECT_TRUE(std::regex_search(j.output, std::regex("rank 1 .*signal 9"))) << j.output;
+  EXPECT_FALSE(testing::exists(dir.file("out/result.json")));
+}
+
+// A non-finite loss on one rank: every rank agrees at that step, rank 0 writes the failed result.
+TEST(DistTrain, ANonFiniteLossOnOneRankFailsTheRunEverywhere) {
+  TempDir dir;
+  const Job j = launch(2, write_config(dir, "run.json"), dir.file("out"), "", "nan:1:2");
+  EXPECT_EQ(j.code, 1) << j.output;
+  EXPECT_LT(j.seconds, 30);
+  const json r = read_json(dir.file("out/result.json"));
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_NE(r["error"].get<std::string>().find("non-finite loss on 1 of 2 ranks at epoch 1 step 3"),
+            std::string::npos)
+      << r["error"];
+}
+
+}  // namespace
+}  // namespace acm
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--harness=", 0) == 0) acm::g_harness = a.substr(10);
+    if (a.rfind("--mpirun=", 0) == 0) acm::g_mpirun = a.substr(9);
+  }
+  return RUN_ALL_TESTS();
+}
