@@ -73,7 +73,7 @@ class ReadyHook : public torch::autograd::PostAccumulateGradHook {
 }  // namespace
 
 Reducer::Reducer(std::vector<at::Tensor> params, Communicator& comm, ReducerOptions options, EventLog* log)
-    : params_(std::move(params)), comm_(comm), log_(log) {
+    : params_(std::move(params)), comm_(comm), log_(log), average_(options.average) {
   if (options.bucket_bytes < 1 || options.first_bucket_bytes < 1) {
     throw std::invalid_argument("reducer: bucket sizes must be positive");
   }
@@ -190,7 +190,7 @@ void Reducer::comm_loop() {
     try {
       at::Tensor& buf = buckets_[static_cast<std::size_t>(b)].buffer;
       comm_.all_reduce(buf, ReduceOp::kSum);
-      if (comm_.size() > 1) buf.div_(comm_.size());
+      if (average_ && comm_.size() > 1) buf.div_(comm_.size());
     } catch (...) {
       err = std::current_exception();
     }

@@ -329,9 +329,12 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   }
   for (auto& b : model->buffers()) state.push_back(b);
   dist::broadcast_tensors(state, *grad_comm, 0);
+  // Averaging by scaling the loss by 1/P before backward: the summed gradients are the mean with no pass over
+  // them (exact for P a power of two, within rounding otherwise).
   dist::Reducer reducer(trainable, *grad_comm,
                         {static_cast<std::int64_t>(c.distributed.bucket_mb * (1 << 20)),
-                         static_cast<std::int64_t>(c.distributed.first_bucket_mb * (1 << 20))});
+                         static_cast<std::int64_t>(c.distributed.first_bucket_mb * (1 << 20)),
+                         /*average=*/false});
   std::unique_ptr<dist::Communicator> norm_comm;
   struct SyncReset {
     ~SyncReset() { models::set_sync_batch_norm_reduce(nullptr); }
@@ -470,7 +473,8 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
         auto loss = mixing ? augment::soft_cross_entropy(logits, targets)
                            : torch::nn::functional::cross_entropy(logits, y, ce);
         if (fault.at("nan", rank, s.global_step)) loss = loss * std::numeric_limits<double>::quiet_NaN();
-        loss.backward();  // gradient buckets are all-reduced while this runs
+        // Gradient buckets are all-reduced while backward runs; the 1/P makes their sum the average.
+        (ranks > 1 ? loss * (1.0 / ranks) : loss).backward();
         const double local_loss = loss.item<double>();
         const double local_correct = static_cast<double>(logits.argmax(1).eq(y).sum().item<std::int64_t>());
         s.timing["forward_backward"] += since(t);

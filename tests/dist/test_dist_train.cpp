@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -161,6 +164,34 @@ TEST(DistTrain, StopAtTwoRanksResumeAtThreeMatchesOneRank) {
   EXPECT_LT(worst_difference(model_tensors(dir.file("split/checkpoint.safetensors")),
                              model_tensors(dir.file("whole/checkpoint.safetensors"))),
             1e-5);
+}
+
+// SIGUSR1 to mpirun (Open MPI forwards it to every rank) stops all ranks at the same step with a checkpoint
+// and exit 75; the resumed run ends where an uninterrupted one does.
+TEST(DistTrain, SigusrToMpirunStopsEveryRankAtOneStepAndTheRunResumes) {
+  TempDir dir;
+  const std::string config =
+      write_config(dir, "run.json", {{"epochs", 3}, {"dataset", {{"train_size", 2400}}}});
+  const Job whole = launch(2, config, dir.file("whole"));
+  ASSERT_EQ(whole.code, 0) << whole.output;
+  const std::string log = dir.file("stop.log");
+  const int pid = testing::spawn(
+      {env("ACM_MPIRUN"), "--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "OMP_NUM_THREADS=1",
+       env("ACM_HARNESS"), "train", "--config", config, "--out", dir.file("stopped")},
+      log);
+  ASSERT_TRUE(testing::wait_for_text(log, "dist  2 ranks", 60)) << testing::read_text(log);
+  ::usleep(1500 * 1000);  // early in the run (300 steps in all)
+  ::kill(pid, SIGUSR1);
+  const int code = testing::wait_exit(pid);
+  const std::string text = testing::read_text(log);
+  ASSERT_EQ(code, 75) << text;
+  EXPECT_EQ(count(text, "signal 10: checkpoint at epoch"), 1) << text;  // rank 0 alone says so
+  const Job rest = launch(2, config, dir.file("stopped"), "--resume");
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  EXPECT_NE(rest.output.find("resumed at epoch"), std::string::npos) << rest.output;
+  EXPECT_LT(worst_difference(model_tensors(dir.file("stopped/checkpoint.safetensors")),
+                             model_tensors(dir.file("whole/checkpoint.safetensors"))),
+            1e-6);
 }
 
 TEST(DistTrain, GlobalBatchNotDivisibleByRanksIsAConfigError) {

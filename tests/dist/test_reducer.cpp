@@ -94,15 +94,20 @@ TEST(Reducer, AveragedGradientsEqualTheGlobalBatchGradient) {
   nn::functional::cross_entropy(ref->forward(b.x), b.y).backward();
   const std::vector<at::Tensor> want = grads(*ref);
 
-  auto model = tiny_resnet(models::Norm::kGroup, 7);
-  Reducer r(model->parameters(), comm, {32 << 10, 4 << 10});
-  ASSERT_GE(r.bucket_count(), 3);
   auto [x, y] = local_part(b, w);
-  for (int step = 0; step < 2; ++step) {  // twice: the per-step state resets, zeroing keeps the views
-    for (auto& p : model->parameters()) p.mutable_grad().zero_();
-    nn::functional::cross_entropy(model->forward(x), y).backward();
-    r.finish();
-    expect_close(grads(*model), want, 2e-5, "reduced vs global-batch gradient");
+  for (bool average : {true, false}) {  // dividing each bucket, or the loss scaled by 1/P (harness train)
+    auto model = tiny_resnet(models::Norm::kGroup, 7);
+    Reducer r(model->parameters(), comm, {32 << 10, 4 << 10, average});
+    ASSERT_GE(r.bucket_count(), 3);
+    for (int step = 0; step < 2; ++step) {  // twice: the per-step state resets, zeroing keeps the views
+      for (auto& p : model->parameters()) p.mutable_grad().zero_();
+      at::Tensor loss = nn::functional::cross_entropy(model->forward(x), y);
+      (average ? loss : loss * (1.0 / w.size())).backward();
+      r.finish();
+      expect_close(grads(*model), want, 2e-5,
+                   average ? "reduced (divided) vs global-batch gradient"
+                           : "reduced (loss scaled) vs global-batch gradient");
+    }
   }
 }
 
