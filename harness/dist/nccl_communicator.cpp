@@ -48,9 +48,20 @@ struct NcclCommunicator::Impl {
   cudaStream_t stream = nullptr;
   cudaEvent_t ready = nullptr, done = nullptr;
 
+  // Here rather than in ~NcclCommunicator: if the constructor throws halfway (ncclCommInitRank failing, say),
+  // the handles made so far are still released.
+  ~Impl() {
+    if (comm) ncclCommDestroy(comm);
+    if (ready) cudaEventDestroy(ready);
+    if (done) cudaEventDestroy(done);
+    if (stream) cudaStreamDestroy(stream);
+  }
+
   // NCCL's stream waits for the compute stream's pending work; afterwards the compute stream waits for NCCL.
+  // Callable from any thread (the gradient reducer's communication thread included): it sets the device first.
   template <typename Fn>
   void ordered(int device, Fn&& fn) {
+    check_cuda(cudaSetDevice(device), "cudaSetDevice");
     const cudaStream_t compute =
         c10::cuda::getCurrentCUDAStream(static_cast<c10::DeviceIndex>(device)).stream();
     check_cuda(cudaEventRecord(ready, compute), "cudaEventRecord");
@@ -87,12 +98,7 @@ NcclCommunicator::NcclCommunicator(const World& world) : impl_(std::make_unique<
   check_cuda(cudaEventCreateWithFlags(&impl_->done, cudaEventDisableTiming), "cudaEventCreate");
 }
 
-NcclCommunicator::~NcclCommunicator() {
-  if (impl_->comm) ncclCommDestroy(impl_->comm);
-  if (impl_->ready) cudaEventDestroy(impl_->ready);
-  if (impl_->done) cudaEventDestroy(impl_->done);
-  if (impl_->stream) cudaStreamDestroy(impl_->stream);
-}
+NcclCommunicator::~NcclCommunicator() = default;
 
 void NcclCommunicator::all_reduce(at::Tensor& t, ReduceOp op) {
   if (!t.is_cuda() || !t.is_contiguous()) {

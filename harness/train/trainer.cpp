@@ -191,13 +191,14 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   const std::string hash = config_hash(resolved);
   const std::string result_path = opt.out_dir + "/result.json",
                     ckpt_path = opt.out_dir + "/checkpoint.safetensors";
-  const Fault fault = fault_from_environment();
+  Fault fault;
 
   // Everything that can be checked is checked before training starts, on every rank, and agreed on: a rank
   // that fails makes every rank stop with its message.
   dist::agree(
       control,
       [&] {
+        fault = fault_from_environment();
         if (!lead) return;
         make_dirs(opt.out_dir);
         if (data::file_exists(result_path)) {
@@ -386,12 +387,15 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   try {
     auto interrupted = [&] {
       if (lead) {
+        const std::string why = stop_requested() ? "signal " + std::to_string(stop_signal())
+                                : opt.stop_after > 0 && s.global_step >= opt.stop_after
+                                    ? std::string("--stop-after")
+                                    : std::string("a signal to another rank");
         std::fprintf(
             stderr,
             "\n%s: checkpoint at epoch %lld step %lld written to %s; exit %d (continue with --resume)\n",
-            stop_requested() ? ("signal " + std::to_string(stop_signal())).c_str() : "--stop-after",
-            static_cast<long long>(s.epoch + 1), static_cast<long long>(s.step_in_epoch), ckpt_path.c_str(),
-            kExitInterrupted);
+            why.c_str(), static_cast<long long>(s.epoch + 1), static_cast<long long>(s.step_in_epoch),
+            ckpt_path.c_str(), kExitInterrupted);
       }
       return Outcome::kInterrupted;
     };
