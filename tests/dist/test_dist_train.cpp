@@ -216,25 +216,22 @@ TEST(DistTrain, ACheckFailingOnOneRankStopsEveryRank) {
       << j.output;
 }
 
-TEST(DistTrain, ARankThatThrowsEndsTheJobWithItsMessage) {
+// A rank failing during training ends the whole job: non-zero, within 30 s, with the rank's message, and no
+// result that claims anything.
+void expect_job_ends(int ranks, const std::string& fault, const std::string& message) {
   TempDir dir;
-  const Job j = launch(2, write_config(dir, "run.json"), dir.file("out"), "", "throw:1:3");
+  const Job j = launch(ranks, write_config(dir, "run.json"), dir.file("out"), "", fault);
   EXPECT_NE(j.code, 0) << j.output;
   EXPECT_LT(j.seconds, 30) << j.output;
-  EXPECT_TRUE(std::regex_search(
-      j.output, std::regex("rank 1 \\(.*\\): error: injected fault: exception at global step 3")))
-      << j.output;
-  EXPECT_FALSE(testing::exists(dir.file("out/result.json")));  // no result claims anything
-}
-
-TEST(DistTrain, AKilledRankEndsTheJob) {
-  TempDir dir;
-  const Job j = launch(3, write_config(dir, "run.json"), dir.file("out"), "", "kill:1:3");
-  EXPECT_NE(j.code, 0) << j.output;
-  EXPECT_LT(j.seconds, 30) << j.output;
-  EXPECT_TRUE(std::regex_search(j.output, std::regex("rank 1 .*signal 9"))) << j.output;
+  EXPECT_TRUE(std::regex_search(j.output, std::regex(message))) << j.output;
   EXPECT_FALSE(testing::exists(dir.file("out/result.json")));
 }
+
+TEST(DistTrain, ARankThatThrowsEndsTheJobWithItsMessage) {
+  expect_job_ends(2, "throw:1:3", "rank 1 \\(.*\\): error: injected fault: exception at global step 3");
+}
+
+TEST(DistTrain, AKilledRankEndsTheJob) { expect_job_ends(3, "kill:1:3", "rank 1 .*signal 9"); }
 
 // A non-finite loss on one rank: every rank agrees at that step, rank 0 writes the failed result.
 TEST(DistTrain, ANonFiniteLossOnOneRankFailsTheRunEverywhere) {
