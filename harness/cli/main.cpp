@@ -16,8 +16,8 @@
 #include "harness/data/loader.h"
 #include "harness/data/spec.h"
 #include "harness/dist/agree.h"
+#include "harness/dist/world.h"
 #include "harness/environment.h"
-#include "harness/mpi_c.h"
 #include "harness/smoke.h"
 #include "harness/train/attention_setup.h"
 #include "harness/train/signals.h"
@@ -92,21 +92,6 @@ struct DatasetFlags {
     return acm::data::parse_dataset_spec(r);
   }
 };
-
-// "rank R (HOST): " in a job of several ranks, so that an error says where it happened; empty otherwise.
-std::string rank_prefix() {
-  int initialised = 0, finalised = 0, size = 1, rank = 0;
-  MPI_Initialized(&initialised);
-  MPI_Finalized(&finalised);
-  if (!initialised || finalised) return "";
-  MPI_Comm_size(MPI_COMM_WORLD, &size);
-  if (size == 1) return "";
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  char host[MPI_MAX_PROCESSOR_NAME];
-  int len = 0;
-  MPI_Get_processor_name(host, &len);
-  return "rank " + std::to_string(rank) + " (" + std::string(host, static_cast<std::size_t>(len)) + "): ";
-}
 
 json read_config_file(const std::string& path) {
   std::ifstream in(path);
@@ -375,10 +360,10 @@ int main(int argc, char** argv) {
   } catch (const acm::dist::PeerError& e) {
     return e.exit_code();  // another rank failed a check and printed why
   } catch (const acm::config::ConfigError& e) {
-    std::fprintf(stderr, "%serror: %s\n", rank_prefix().c_str(), e.what());
+    std::fprintf(stderr, "%serror: %s\n", acm::dist::rank_prefix().c_str(), e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%serror: %s\n", rank_prefix().c_str(), e.what());
+    std::fprintf(stderr, "%serror: %s\n", acm::dist::rank_prefix().c_str(), e.what());
     return 1;
   }
   return 0;

@@ -57,15 +57,11 @@ void agree(Communicator& comm, const std::function<void()>& stage,
 }
 
 void abort_job(const std::string& message, int code) {
-  int rank = 0, initialised = 0;
-  MPI_Initialized(&initialised);
-  if (initialised) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  char host[MPI_MAX_PROCESSOR_NAME] = "?";
-  int len = 0;
-  if (initialised) MPI_Get_processor_name(host, &len);
-  std::fprintf(stderr, "rank %d (%s): error: %s\n", rank, host, message.c_str());
+  std::fprintf(stderr, "%serror: %s\n", rank_prefix().c_str(), message.c_str());
   std::fflush(stderr);
   std::fflush(stdout);
+  int initialised = 0;
+  MPI_Initialized(&initialised);
   if (initialised) MPI_Abort(MPI_COMM_WORLD, code);
   std::_Exit(code);
 }

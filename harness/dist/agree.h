@@ -35,8 +35,8 @@ class PeerError : public std::runtime_error {
 void agree(Communicator& comm, const std::function<void()>& stage,
            const std::function<int(std::exception_ptr)>& exit_code_of);
 
-// Prints "rank R (HOST): error: MESSAGE" to stderr and aborts every rank of MPI_COMM_WORLD with `code`
-// (MPI_Abort: mpirun and srun then end the job). Does not return.
+// Prints "rank R (HOST): error: MESSAGE" (rank_prefix) to stderr and aborts every rank of MPI_COMM_WORLD with
+// `code` (MPI_Abort: mpirun and srun then end the job). Does not return.
 [[noreturn]] void abort_job(const std::string& message, int code);
 
 }  // namespace acm::dist

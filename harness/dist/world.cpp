@@ -19,6 +19,20 @@ void check_mpi(int code, const char* what) {
   throw std::runtime_error(std::string(what) + ": " + std::string(msg, static_cast<std::size_t>(len)));
 }
 
+std::string rank_prefix() {
+  int initialised = 0, finalised = 0, size = 1, rank = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  if (!initialised || finalised) return "";
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  if (size == 1) return "";
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  char host[MPI_MAX_PROCESSOR_NAME];
+  int len = 0;
+  MPI_Get_processor_name(host, &len);
+  return "rank " + std::to_string(rank) + " (" + std::string(host, static_cast<std::size_t>(len)) + "): ";
+}
+
 World& World::init() {
   static World* world = nullptr;
   if (world) return *world;

@@ -49,6 +49,10 @@ class World {
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
 
+// "rank R (HOST): " when MPI is running with more than one rank, so that a message says where it comes from;
+// empty otherwise.
+std::string rank_prefix();
+
 // Throws std::runtime_error "<what>: <MPI's error string>" when `code` is not MPI_SUCCESS.
 void check_mpi(int code, const char* what);
 

@@ -186,7 +186,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   // Three communicators of their own: control (votes, metrics) on the main thread, gradients on the
   // reducer's thread, SyncBN statistics on the autograd thread. MPI orders collectives per communicator.
   dist::MpiCommunicator control(world);
-  const std::unique_ptr<dist::World> grad_world = world.split(0, rank), norm_world = world.split(0, rank);
+  const std::unique_ptr<dist::World> grad_world = world.split(0, rank);
   const json resolved = to_json(c);
   const std::string hash = config_hash(resolved);
   const std::string result_path = opt.out_dir + "/result.json",
@@ -336,11 +336,13 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
                         {static_cast<std::int64_t>(c.distributed.bucket_mb * (1 << 20)),
                          static_cast<std::int64_t>(c.distributed.first_bucket_mb * (1 << 20)),
                          /*average=*/false});
+  std::unique_ptr<dist::World> norm_world;  // only for SyncBN
   std::unique_ptr<dist::Communicator> norm_comm;
   struct SyncReset {
     ~SyncReset() { models::set_sync_batch_norm_reduce(nullptr); }
   } sync_reset;
   if (c.model_spec.norm == models::Norm::kSyncBatch && ranks > 1) {
+    norm_world = world.split(0, rank);
     norm_comm = make_communicator(backend, *norm_world);
     models::set_sync_batch_norm_reduce([comm = norm_comm.get()](at::Tensor& t) { comm->all_reduce(t); });
   }

@@ -26,10 +26,9 @@ namespace {
 using nlohmann::json;
 using testing::TempDir;
 
-std::string env(const char* name) {
-  const std::string& v = std::string(name) == "ACM_HARNESS" ? g_harness : g_mpirun;
-  if (v.empty()) throw std::runtime_error("run with --harness=PATH --mpirun=PATH (ctest passes them)");
-  return v;
+const std::string& binary(const std::string& path) {
+  if (path.empty()) throw std::runtime_error("run with --harness=PATH --mpirun=PATH (ctest passes them)");
+  return path;
 }
 
 struct Job {
@@ -43,8 +42,8 @@ Job launch(int ranks, const std::string& config, const std::string& out, const s
            const std::string& fault = "") {
   std::string cmd = "timeout -s KILL 90 ";
   if (!fault.empty()) cmd += "env ACM_FAULT_INJECT=" + fault + " ";
-  cmd += env("ACM_MPIRUN") + " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
-         " -x OMP_NUM_THREADS=1" + (fault.empty() ? "" : " -x ACM_FAULT_INJECT") + " " + env("ACM_HARNESS") +
+  cmd += binary(g_mpirun) + " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) +
+         " -x OMP_NUM_THREADS=1" + (fault.empty() ? "" : " -x ACM_FAULT_INJECT") + " " + binary(g_harness) +
          " train --config " + config + " --out " + out + " " + extra + " 2>&1";
   Job j;
   const auto t0 = std::chrono::steady_clock::now();
@@ -176,8 +175,8 @@ TEST(DistTrain, SigusrToMpirunStopsEveryRankAtOneStepAndTheRunResumes) {
   ASSERT_EQ(whole.code, 0) << whole.output;
   const std::string log = dir.file("stop.log");
   const int pid = testing::spawn(
-      {env("ACM_MPIRUN"), "--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "OMP_NUM_THREADS=1",
-       env("ACM_HARNESS"), "train", "--config", config, "--out", dir.file("stopped")},
+      {binary(g_mpirun), "--allow-run-as-root", "--oversubscribe", "-np", "2", "-x", "OMP_NUM_THREADS=1",
+       binary(g_harness), "train", "--config", config, "--out", dir.file("stopped")},
       log);
   ASSERT_TRUE(testing::wait_for_text(log, "dist  2 ranks", 60)) << testing::read_text(log);
   ::usleep(1500 * 1000);  // early in the run (300 steps in all)

@@ -74,7 +74,9 @@ TEST(Reducer, BucketsCoverEveryParameterOnceInReverseOrderWithASmallFirstBucket)
     ASSERT_FALSE(ps.empty());
     const std::int64_t cap = b == 0 ? 8 << 10 : 64 << 10;
     // A bucket over its cap holds a single parameter larger than the cap.
-    if (r.bucket_bytes(b) > cap) EXPECT_EQ(ps.size(), 1u) << "bucket " << b;
+    if (r.bucket_bytes(b) > cap) {
+      EXPECT_EQ(ps.size(), 1u) << "bucket " << b;
+    }
     seen.insert(seen.end(), ps.begin(), ps.end());
     // The gradient of each parameter is a view into its bucket.
     for (int i : ps) EXPECT_TRUE(params[static_cast<std::size_t>(i)].grad().defined());
