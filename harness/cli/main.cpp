@@ -3,6 +3,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include "harness/data/loader.h"
 #include "harness/data/spec.h"
 #include "harness/dist/agree.h"
+#include "harness/dist/communicator.h"
 #include "harness/dist/world.h"
 #include "harness/environment.h"
 #include "harness/smoke.h"
@@ -24,6 +26,10 @@
 #include "harness/train/trainer.h"
 #include "models/registry.h"
 #include "models/weights.h"
+#include "results/render.h"
+#include "results/summary.h"
+#include "sweeps/runner.h"
+#include "sweeps/spec.h"
 
 namespace {
 
@@ -250,6 +256,103 @@ int cmd_data(const DatasetFlags& flags) {
   return 0;
 }
 
+std::string absolute_path(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[4096];
+  if (!::getcwd(cwd, sizeof cwd)) throw std::runtime_error("cannot read the current folder");
+  std::string out = std::string(cwd) + "/" + p;
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+struct SweepFlags {
+  std::string spec, out = "runs/sweep", metric = "best";
+  std::vector<std::string> inputs, sets;
+  bool dry_run = false, check = false, retry_failed = false, allow_spec_change = false, no_report = false;
+  double claim_timeout = 300;
+};
+
+int cmd_sweep(const SweepFlags& f) {
+  acm::sweeps::ExpandOptions eo;
+  for (const auto& kv : f.inputs) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw acm::config::ConfigError("--input " + kv + ": expected NAME=VALUE");
+    }
+    eo.inputs[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  eo.sets = f.sets;
+  eo.out_dir = absolute_path(f.out);
+  if (f.dry_run) {
+    const auto sw = acm::sweeps::load_sweep(f.spec, eo);
+    std::printf("sweep %s: %zu runs, %d rank(s) per run -> %s\n", sw.name.c_str(), sw.runs.size(),
+                sw.ranks_per_run, eo.out_dir.c_str());
+    for (const auto& r : sw.runs) {
+      std::printf("  %s  %s%s\n", r.id.c_str(), r.folder.c_str(),
+                  r.extractor_from ? ("  (extractor: " + sw.runs[*r.extractor_from].folder + ")").c_str() : "");
+    }
+    std::printf("%zu runs\n", sw.runs.size());
+    return 0;
+  }
+  if (f.check) {
+    const auto sw = acm::sweeps::load_sweep(f.spec, eo);
+    char scratch[] = "/tmp/acm-check-XXXXXX";
+    if (!::mkdtemp(scratch)) throw std::runtime_error("cannot create a scratch folder in /tmp");
+    acm::sweeps::check_sweep(sw, scratch);
+    std::printf("check  ok: the spec's runs start and train on data of their shape (scratch %s)\n", scratch);
+    return 0;
+  }
+  // Rank 0 expands the spec (and hashes the input files) once; the other ranks receive the plan.
+  acm::dist::World& world = acm::dist::World::init();
+  acm::dist::MpiCommunicator control(world);
+  acm::sweeps::Sweep sw;
+  std::string text;
+  acm::dist::agree(
+      control,
+      [&] {
+        if (world.rank() != 0) return;
+        sw = acm::sweeps::load_sweep(f.spec, eo);
+        text = acm::sweeps::sweep_to_json(sw).dump();
+      },
+      [](std::exception_ptr e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const acm::config::ConfigError&) {
+          return 2;
+        } catch (...) {
+          return 1;
+        }
+      });
+  if (world.size() > 1) {
+    long long n = static_cast<long long>(text.size());
+    acm::dist::check_mpi(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, world.comm()), "MPI_Bcast");
+    text.resize(static_cast<std::size_t>(n));
+    acm::dist::check_mpi(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, world.comm()), "MPI_Bcast");
+    if (world.rank() != 0) sw = acm::sweeps::sweep_from_json(json::parse(text));
+  }
+  acm::sweeps::SweepOptions so;
+  so.out_dir = eo.out_dir;
+  so.ledger.claim_timeout_s = f.claim_timeout;
+  so.ledger.allow_spec_change = f.allow_spec_change;
+  so.ledger.retry_failed = f.retry_failed;
+  so.report = !f.no_report;
+  so.metric = f.metric;
+  acm::results::metric_field(f.metric);  // validates
+  return acm::sweeps::run_sweep(sw, so);
+}
+
+int cmd_report(const std::string& dir, std::string out, const acm::results::ReportOptions& ro) {
+  const json summary = acm::results::summarize(dir, ro);
+  if (out.empty()) out = dir + "/report";
+  const std::string md = acm::results::write_report(summary, out);
+  std::printf("%s", md.c_str());
+  std::printf("report %s/{summary.json,table.md,table.csv,table.tex%s}: %zu completed run(s), %zu failed, %zu "
+              "incomplete\n",
+              out.c_str(), summary["ablations"].empty() ? "" : ",ablation.svg",
+              summary["runs_completed"].get<std::size_t>(), summary["failed"].size(), summary["incomplete"].size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -340,6 +443,46 @@ int main(int argc, char** argv) {
   gallery->add_option("--seed", gallery_seed, "seed of the Mixup, Cutout and CutMix draws")
       ->capture_default_str();
 
+  SweepFlags sweep_flags;
+  auto* sweep = app.add_subcommand(
+      "sweep",
+      "Run a sweep spec's grid of runs into --out, on groups of ranks_per_run ranks (under mpirun: many runs "
+      "at once). Resumable: run the same command again after a stop, a crash or a time limit. Exit codes: 0 all "
+      "completed, 1 some failed, 2 bad spec or changed plan, 75 stopped by SIGTERM/SIGUSR1");
+  sweep->add_option("spec", sweep_flags.spec, "sweep spec (JSON), e.g. sweeps/specs/quickstart.json")->required();
+  sweep->add_option("--out", sweep_flags.out, "sweep folder")->capture_default_str();
+  sweep->add_option("--input", sweep_flags.inputs, "a spec input: NAME=VALUE (repeatable), e.g. data=~/cifar-10");
+  sweep->add_option("--set", sweep_flags.sets, "override a base config field: PATH=VALUE (repeatable)");
+  sweep->add_flag("--dry-run", sweep_flags.dry_run, "print the expanded runs and their count; run nothing");
+  sweep->add_flag("--check", sweep_flags.check,
+                  "train 2 steps of the first run of each method on synthetic data of the same shape");
+  sweep->add_flag("--retry-failed", sweep_flags.retry_failed, "run the failed runs again (their results are kept "
+                  "aside as result.failed.N.json)");
+  sweep->add_flag("--allow-spec-change", sweep_flags.allow_spec_change,
+                  "run a changed plan in a folder that holds another (runs both share are kept)");
+  sweep->add_option("--claim-timeout", sweep_flags.claim_timeout,
+                    "seconds after which a run claimed by a job on another host that stopped touching its claim "
+                    "is taken over")
+      ->capture_default_str();
+  sweep->add_flag("--no-report", sweep_flags.no_report, "do not write DIR/report at the end");
+  sweep->add_option("--metric", sweep_flags.metric, "the report's metric: best | last | median5")
+      ->capture_default_str();
+
+  std::string report_dir, report_out;
+  acm::results::ReportOptions report_opts;
+  bool report_no_paper = false, report_no_gain = false;
+  auto* report = app.add_subcommand(
+      "report",
+      "Aggregate every result.json under a folder over seeds: summary.json, tables (Markdown, CSV, LaTeX) "
+      "shaped like the paper's, Welch t-tests between methods, the N ablation plot (SVG)");
+  report->add_option("dir", report_dir, "folder of runs (a sweep folder, or any folder of run folders)")->required();
+  report->add_option("--out", report_out, "where to write (default DIR/report)");
+  report->add_option("--metric", report_opts.metric, "best | last | median5 (test top-1 per run)")
+      ->capture_default_str();
+  report->add_option("--alpha", report_opts.alpha, "significance level of the t-tests")->capture_default_str();
+  report->add_flag("--no-paper", report_no_paper, "no published values from the paper");
+  report->add_flag("--no-gain", report_no_gain, "no gain-over-CutMix column");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (info->parsed()) return cmd_info(info_json);
@@ -350,6 +493,12 @@ int main(int argc, char** argv) {
                          gallery_seed);
     if (train->parsed())
       return cmd_train(train_config, train_sets, train_out, train_resume, train_quiet, train_stop_after);
+    if (sweep->parsed()) return cmd_sweep(sweep_flags);
+    if (report->parsed()) {
+      report_opts.paper = !report_no_paper;
+      report_opts.gain = !report_no_gain;
+      return cmd_report(report_dir, report_out, report_opts);
+    }
     if (smoke->parsed()) {
       so.dataset = smoke_flags.resolve();
       so.model_spec.stem = acm::models::stem_from_string(smoke_stem);

@@ -36,6 +36,8 @@ class JsonReader {
   // A nested object (an empty one when absent).
   JsonReader child(const std::string& key);
 
+  // Marks a field as known when the caller reads it itself (lists, free-form objects).
+  void accept(const std::string& key) { seen_.insert(key); }
   // Call after reading every known field: throws for any field that was not read.
   void finish() const;
 

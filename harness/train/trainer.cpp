@@ -180,7 +180,7 @@ json read_saved_config(const std::string& out_dir) { return read_json(out_dir + 
 Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   install_stop_handlers();  // first: a SIGTERM while data loads must not kill the process
   const auto run_start = clock_type::now();
-  dist::World& world = dist::World::init();
+  const dist::World& world = opt.world ? *opt.world : dist::World::init();
   const int rank = world.rank(), ranks = world.size();
   const bool lead = rank == 0;  // only rank 0 prints and writes
   // Three communicators of their own: control (votes, metrics) on the main thread, gradients on the
@@ -229,7 +229,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   TrainState s;
   AttentionSetup attention;
   std::unique_ptr<FILE, int (*)(FILE*)> devnull(std::fopen("/dev/null", "w"), &std::fclose);
-  FILE* out = (opt.quiet || !lead) ? devnull.get() : stdout;
+  FILE* out = (opt.quiet || !lead) ? devnull.get() : opt.log ? opt.log : stdout;
 
   dist::agree(
       control,
@@ -365,18 +365,18 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
                       {"gradient_bytes", reducer.total_bytes()}};
 
   if (lead && !opt.quiet) {
-    std::printf("run   %s -> %s (config %s)%s\n", c.model.c_str(), opt.out_dir.c_str(), hash.c_str(),
+    std::fprintf(out, "run   %s -> %s (config %s)%s\n", c.model.c_str(), opt.out_dir.c_str(), hash.c_str(),
                 opt.resume ? (" resumed at epoch " + std::to_string(s.epoch + 1) + " step " +
                               std::to_string(s.step_in_epoch))
                                  .c_str()
                            : "");
-    std::printf("data  %s: %lld train / %lld test images; %lld steps per epoch of %lld\n",
+    std::fprintf(out, "data  %s: %lld train / %lld test images; %lld steps per epoch of %lld\n",
                 c.dataset.name.c_str(), static_cast<long long>(splits->train.size()),
                 static_cast<long long>(splits->test.size()), static_cast<long long>(steps_per_epoch),
                 static_cast<long long>(c.batch_size));
     if (ranks > 1) {
       std::set<std::string> distinct(hosts.begin(), hosts.end());
-      std::printf(
+      std::fprintf(out, 
           "dist  %d ranks on %zu host(s), %s, %lld images per rank per step, %d gradient buckets (%.1f "
           "MiB)\n",
           ranks, distinct.size(), backend.c_str(), static_cast<long long>(local_batch),
@@ -410,6 +410,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
                      {"config_hash", hash},
                      {"environment", harness::environment_info()},
                      {"distributed", dist_record}};
+      result.update(opt.result_extra);
       json epochs = json::array();
       for (const auto& m : s.history) epochs.push_back(to_json(m));
       result["epochs"] = epochs;
@@ -590,10 +591,11 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
                    {"final", final_metrics(s.history)},
                    {"timing", timing}};
     if (!attention.record.is_null()) result["attention"] = attention.record;
+    result.update(opt.result_extra);
     write_json(result_path, result);
     if (!opt.quiet) {
       const json f = result["final"];
-      std::printf(
+      std::fprintf(out, 
           "done  best test top-1 %.2f%% (epoch %lld; headline), last %.2f%%, median of last 5 %.2f%% -> %s\n",
           f["best_test_top1"].get<double>(), static_cast<long long>(f["best_epoch"].get<std::int64_t>()),
           f["last_test_top1"].get<double>(), f["median5_test_top1"].get<double>(), result_path.c_str());

@@ -5,6 +5,7 @@
 // never leaves a result that claims completion.
 #pragma once
 
+#include <cstdio>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,10 @@
 #include "harness/data/dataset.h"
 #include "harness/data/transforms.h"
 #include "harness/train/config.h"
+
+namespace acm::dist {
+class World;
+}
 
 namespace acm::train {
 
@@ -25,6 +30,12 @@ struct TrainOptions {
   bool quiet = false;  // no progress lines (tests)
   // Stop as a signal would once the run's global step reaches this (0: never): a time-boxed sitting.
   std::int64_t stop_after = 0;
+  // The ranks that train this run: all of MPI_COMM_WORLD (nullptr), or one group of a sweep.
+  const dist::World* world = nullptr;
+  // Where rank 0's progress lines go (nullptr: stdout); a sweep gives each run its own log file.
+  FILE* log = nullptr;
+  // Merged into the result file, completed or failed (a sweep's run identity).
+  nlohmann::json result_extra = nlohmann::json::object();
 };
 
 // Runs (or resumes) the run. Config and input errors before training throw; a failure during training (a

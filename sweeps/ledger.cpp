@@ -1,0 +1,335 @@
+#include "sweeps/ledger.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+#include "harness/config/json_reader.h"
+#include "results/files.h"
+
+namespace acm::sweeps {
+
+using nlohmann::json;
+using results::join_path;
+using results::path_exists;
+
+namespace {
+
+constexpr int kPlanSchemaVersion = 1;
+
+// flock() on DIR/.sweep.lock for the duration of a scope. The kernel releases it when the holder dies.
+class FolderLock {
+ public:
+  explicit FolderLock(const std::string& dir) {
+    const std::string path = join_path(dir, ".sweep.lock");
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) throw std::runtime_error(path + ": cannot lock: " + std::strerror(errno));
+    }
+  }
+  ~FolderLock() {
+    ::flock(fd_, LOCK_UN);
+    ::close(fd_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+double seconds_of(const struct timespec& t) { return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec); }
+
+json read_json_or_null(const std::string& path) {
+  if (!path_exists(path)) return nullptr;
+  try {
+    return json::parse(results::read_text(path));
+  } catch (const std::exception&) {
+    return nullptr;  // a torn or foreign file counts as absent
+  }
+}
+
+std::string host_name() {
+  char buf[256] = {0};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool pid_alive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+void remove_if_there(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    throw std::runtime_error(path + ": cannot remove: " + std::strerror(errno));
+  }
+}
+
+json plan_json(const Sweep& plan) {
+  json runs = json::array();
+  for (const auto& r : plan.runs) {
+    runs.push_back({{"id", r.id},
+                    {"folder", r.folder},
+                    {"labels", r.labels},
+                    {"extractor_from", r.extractor_from ? json(plan.runs[*r.extractor_from].folder) : json(nullptr)}});
+  }
+  return {{"schema_version", kPlanSchemaVersion}, {"name", plan.name},         {"description", plan.description},
+          {"ranks_per_run", plan.ranks_per_run},  {"max_attempts", plan.max_attempts}, {"inputs", plan.inputs},
+          {"spec", plan.spec},                    {"runs", runs}};
+}
+
+}  // namespace
+
+std::string make_job_id() {
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", rd());
+  return host_name() + ":" + std::to_string(::getpid()) + ":" + buf;
+}
+
+Ledger::Ledger(std::string dir, const Sweep& plan, LedgerOptions options)
+    : dir_(std::move(dir)), plan_(plan), options_(options), job_(make_job_id()), host_(host_name()) {}
+
+std::string Ledger::run_dir(std::size_t run) const { return join_path(dir_, plan_.runs[run].folder); }
+
+json Ledger::result_block(std::size_t run) const {
+  const auto& r = plan_.runs[run];
+  return {{"name", plan_.name}, {"id", r.id}, {"folder", r.folder}, {"labels", r.labels}};
+}
+
+void Ledger::log(const std::string& event, std::size_t run, int group, const json& extra) const {
+  json line = {{"time", wall_now()}, {"job", job_}, {"group", group}, {"event", event}};
+  if (run < plan_.runs.size()) {
+    line["run"] = plan_.runs[run].folder;
+    line["id"] = plan_.runs[run].id;
+  }
+  if (extra.is_object()) line.update(extra);
+  const std::string text = line.dump() + "\n";
+  const std::string path = join_path(dir_, "sweep.log.jsonl");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+  const ssize_t n = ::write(fd, text.data(), text.size());  // one write: lines from several jobs never mix
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) throw std::runtime_error(path + ": write failed");
+}
+
+void Ledger::open() {
+  results::make_dirs(dir_);
+  FolderLock lock(dir_);
+  const std::string plan_path = join_path(dir_, "sweep.json");
+  const json mine = plan_json(plan_);
+  const json old = read_json_or_null(plan_path);
+  if (path_exists(plan_path) && old.is_null()) {
+    throw std::runtime_error(plan_path + ": not valid JSON (remove it to start this folder's plan afresh)");
+  }
+  if (old.is_null()) {
+    results::write_text_atomic(plan_path, mine.dump(2) + "\n");
+    log("plan", plan_.runs.size(), -1, {{"runs", plan_.runs.size()}});
+  } else {
+    std::set<std::string> before, after;
+    for (const auto& r : old.value("runs", json::array())) before.insert(r.value("id", "") + " " + r.value("folder", ""));
+    for (const auto& r : plan_.runs) after.insert(r.id + " " + r.folder);
+    if (before != after || old.value("ranks_per_run", 0) != plan_.ranks_per_run) {
+      int added = 0, removed = 0;
+      std::string example;
+      for (const auto& a : after) added += before.count(a) ? 0 : 1;
+      for (const auto& b : before) {
+        if (!after.count(b)) {
+          ++removed;
+          if (example.empty()) example = b.substr(b.find(' ') + 1);
+        }
+      }
+      if (!options_.allow_spec_change) {
+        throw config::ConfigError(
+            plan_path + ": this folder holds another plan of sweep '" + old.value("name", "?") + "' (" +
+            std::to_string(added) + " run(s) new or changed, " + std::to_string(removed) + " gone" +
+            (example.empty() ? std::string() : ", e.g. " + example) +
+            "): the spec, its inputs or --set changed. Pass --allow-spec-change to run the new plan here "
+            "(completed runs both plans share are kept), or use another --out folder");
+      }
+      results::write_text_atomic(plan_path, mine.dump(2) + "\n");
+      log("plan_changed", plan_.runs.size(), -1, {{"added", added}, {"removed", removed}});
+    }
+  }
+  if (options_.retry_failed) {
+    for (std::size_t i = 0; i < plan_.runs.size(); ++i) {
+      const std::string d = run_dir(i), result = join_path(d, "result.json");
+      const json r = read_json_or_null(result);
+      if (r.is_null() || r.value("status", "") != "failed") continue;
+      int k = 1;
+      while (path_exists(join_path(d, "result.failed." + std::to_string(k) + ".json"))) ++k;
+      const std::string kept = join_path(d, "result.failed." + std::to_string(k) + ".json");
+      if (::rename(result.c_str(), kept.c_str()) != 0) {
+        throw std::runtime_error(result + ": cannot move aside: " + std::strerror(errno));
+      }
+      for (const char* f : {"checkpoint.safetensors", "claim.json", "config.json"}) remove_if_there(join_path(d, f));
+      log("retry", i, -1, {{"previous", kept}});
+    }
+  }
+}
+
+double Ledger::now_on_disk() const {
+  // Claims are aged against the file system's clock, not this host's: touch the lock file and read it back.
+  const std::string path = join_path(dir_, ".sweep.lock");
+  ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return wall_now();
+  return seconds_of(st.st_mtim);
+}
+
+Ledger::State Ledger::state_of(std::size_t run, json* claim) const {
+  const std::string d = run_dir(run);
+  const json result = read_json_or_null(join_path(d, "result.json"));
+  const bool ours = !result.is_null() && result.contains("sweep") && result["sweep"].value("id", "") == plan_.runs[run].id;
+  if (ours && result.value("status", "") == "completed") return State::kDone;
+  if (ours && result.value("status", "") == "failed") return State::kFailed;
+  const std::string claim_path = join_path(d, "claim.json");
+  const json c = read_json_or_null(claim_path);
+  if (claim) *claim = c;
+  if (c.is_null() || c.value("released", false) || c.value("id", "") != plan_.runs[run].id) return State::kFree;
+  struct stat st {};
+  if (::stat(claim_path.c_str(), &st) != 0) return State::kFree;
+  const double age = now_on_disk() - seconds_of(st.st_mtim);
+  const bool same_host = c.value("host", "") == host_;
+  if (same_host && !pid_alive(c.value("pid", 0L))) return State::kFree;  // its process is gone: no need to wait
+  return age < options_.claim_timeout_s ? State::kLive : State::kFree;
+}
+
+Counts Ledger::counts() const {
+  Counts n;
+  for (std::size_t i = 0; i < plan_.runs.size(); ++i) {
+    switch (state_of(i, nullptr)) {
+      case State::kDone: ++n.done; break;
+      case State::kFailed: ++n.failed; break;
+      case State::kLive: ++n.running; break;
+      case State::kFree: ++n.left; break;
+    }
+  }
+  return n;
+}
+
+void Ledger::record_failure(std::size_t run, const std::string& error) {
+  const auto& r = plan_.runs[run];
+  results::make_dirs(run_dir(run));
+  json result = {{"schema_version", 1}, {"status", "failed"},          {"error", error},
+                 {"config", r.config},  {"sweep", result_block(run)}};
+  results::write_text_atomic(join_path(run_dir(run), "result.json"), result.dump(2) + "\n");
+}
+
+Pick Ledger::claim_next(int group) {
+  FolderLock lock(dir_);
+  const std::size_t n = plan_.runs.size();
+  std::vector<State> states(n);
+  std::vector<json> claims(n);
+  for (std::size_t i = 0; i < n; ++i) states[i] = state_of(i, &claims[i]);
+  Pick pick;
+  pick.kind = Pick::kDone;
+  std::optional<std::size_t> chosen;
+  for (std::size_t i = 0; i < n && !chosen; ++i) {
+    if (states[i] != State::kFree) continue;
+    const auto& r = plan_.runs[i];
+    if (r.extractor_from) {
+      const State dep = states[*r.extractor_from];
+      if (dep == State::kFailed) {
+        record_failure(i, "its extractor run " + plan_.runs[*r.extractor_from].folder + " failed");
+        log("failed", i, group, {{"error", "extractor run failed"}});
+        states[i] = State::kFailed;
+        continue;
+      }
+      if (dep != State::kDone) {
+        pick.kind = Pick::kWait;  // ready once its extractor run is done
+        continue;
+      }
+    }
+    const json& c = claims[i];
+    const bool ours = !c.is_null() && c.value("id", "") == r.id;
+    const bool crashed = ours && !c.value("released", false);  // a stale, unreleased claim: its owner died
+    const int crashes = (ours ? c.value("crashes", 0) : 0) + (crashed ? 1 : 0);
+    if (crashes >= plan_.max_attempts) {
+      record_failure(i, "started " + std::to_string(c.value("starts", 0)) + " time(s); " +
+                            std::to_string(crashes) +
+                            " ended with the job killed or a rank failing (max_attempts " +
+                            std::to_string(plan_.max_attempts) + "); last claimed by " + c.value("job", "?"));
+      log("failed", i, group, {{"error", "max_attempts"}});
+      states[i] = State::kFailed;
+      continue;
+    }
+    // A folder written under another plan (its run.json names another id) is moved aside, not mixed in.
+    const std::string d = run_dir(i);
+    const json owner = read_json_or_null(join_path(d, "run.json"));
+    if (!owner.is_null() && owner.value("id", "") != r.id) {
+      const std::string aside = d + ".superseded-" + owner.value("id", "unknown");
+      if (::rename(d.c_str(), aside.c_str()) != 0) {
+        throw std::runtime_error(d + ": cannot move aside to " + aside + ": " + std::strerror(errno));
+      }
+      log("superseded", i, group, {{"moved_to", aside}});
+    }
+    results::make_dirs(d);
+    results::write_text_atomic(join_path(d, "run.json"),
+                               json{{"id", r.id}, {"folder", r.folder}, {"labels", r.labels}}.dump(2) + "\n");
+    const int starts = (ours ? c.value("starts", 0) : 0) + 1;
+    results::write_text_atomic(join_path(d, "claim.json"), json{{"id", r.id},
+                                                                {"job", job_},
+                                                                {"host", host_},
+                                                                {"pid", static_cast<long>(::getpid())},
+                                                                {"group", group},
+                                                                {"starts", starts},
+                                                                {"crashes", crashes},
+                                                                {"released", false}}
+                                                               .dump(2) +
+                                                               "\n");
+    pick.kind = Pick::kRun;
+    pick.run = i;
+    pick.attempt = starts;
+    pick.resume = path_exists(join_path(d, "checkpoint.safetensors"));
+    log(crashed ? "takeover" : "claim", i, group,
+        {{"attempt", starts}, {"resume", pick.resume}, {"previous_job", ours ? c.value("job", "") : ""}});
+    states[i] = State::kLive;
+    chosen = i;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    switch (states[i]) {
+      case State::kDone: ++pick.counts.done; break;
+      case State::kFailed: ++pick.counts.failed; break;
+      case State::kLive: ++pick.counts.running; break;
+      case State::kFree: ++pick.counts.left; break;
+    }
+  }
+  if (!chosen && pick.counts.running > 0) pick.kind = Pick::kWait;
+  return pick;
+}
+
+void Ledger::heartbeat(std::size_t run) const {
+  ::utimensat(AT_FDCWD, join_path(run_dir(run), "claim.json").c_str(), nullptr, 0);
+}
+
+void Ledger::finish(std::size_t run, const std::string& event, const json& extra) {
+  FolderLock lock(dir_);
+  remove_if_there(join_path(run_dir(run), "claim.json"));
+  log(event, run, extra.value("group", -1), extra);
+}
+
+void Ledger::release(std::size_t run) {
+  FolderLock lock(dir_);
+  const std::string path = join_path(run_dir(run), "claim.json");
+  json c = read_json_or_null(path);
+  if (c.is_null()) return;
+  c["released"] = true;
+  results::write_text_atomic(path, c.dump(2) + "\n");
+  log("released", run, c.value("group", -1));
+}
+
+}  // namespace acm::sweeps

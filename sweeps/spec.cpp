@@ -1,0 +1,489 @@
+#include "sweeps/spec.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <set>
+
+#include "harness/config/json_reader.h"
+#include "harness/data/keyed_rng.h"
+#include "harness/data/spec.h"
+#include "harness/train/config.h"
+#include "results/files.h"
+
+namespace acm::sweeps {
+
+using config::ConfigError;
+using nlohmann::json;
+
+namespace {
+
+struct Axis;
+struct AxisValue {
+  json value;  // the scalar (path axes) or the label (labelled values)
+  json set = json::object();
+  json extractor_from;  // null or {axis: value}
+  std::vector<Axis> axes;
+};
+struct Axis {
+  std::string name, path, where;
+  std::vector<AxisValue> values;
+};
+
+std::vector<json> parse_range(const json& v, const std::string& where) {
+  std::vector<json> out;
+  if (v.is_array()) {
+    for (const auto& x : v) out.push_back(x);
+    return out;
+  }
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    long long a = 0, b = 0;
+    char tail = 0;
+    if (std::sscanf(s.c_str(), "%lld..%lld%c", &a, &b, &tail) == 2 && a <= b) {
+      for (long long i = a; i <= b; ++i) out.push_back(i);
+      return out;
+    }
+    throw ConfigError(where + ": expected a list or a range \"A..B\" with A <= B, found \"" + s + "\"");
+  }
+  if (v.is_number() || v.is_boolean()) return {v};
+  throw ConfigError(where + ": expected a list or a range \"A..B\", found " + v.dump());
+}
+
+std::vector<Axis> parse_axes(const json& j, const std::string& where, std::set<std::string>& names) {
+  if (!j.is_array()) throw ConfigError(where + ": expected a list of axes, found " + j.dump());
+  std::vector<Axis> axes;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const std::string w = where + "[" + std::to_string(i) + "]";
+    config::JsonReader r(j[i], w);
+    Axis a;
+    a.where = w;
+    a.name = r.get_string("name", "");
+    if (a.name.empty()) throw ConfigError(w + ".name: required (how runs and folders name this axis)");
+    if (!names.insert(a.name).second) throw ConfigError(w + ".name: axis '" + a.name + "' appears twice");
+    a.path = r.get_string("path", "");
+    if (!j[i].contains("values")) throw ConfigError(w + ".values: required");
+    const json& values = j[i]["values"];
+    if (!a.path.empty()) {
+      for (const auto& v : parse_range(values, w + ".values")) {
+        if (v.is_object() || v.is_null()) {
+          throw ConfigError(w + ".values: an axis with a path takes scalar values, found " + v.dump());
+        }
+        AxisValue av;
+        av.value = v;
+        a.values.push_back(std::move(av));
+      }
+    } else {
+      if (!values.is_array() || values.empty()) {
+        throw ConfigError(w + ".values: expected a list of {\"label\", \"set\"} objects (or give the axis a "
+                          "\"path\")");
+      }
+      for (std::size_t k = 0; k < values.size(); ++k) {
+        const std::string vw = w + ".values[" + std::to_string(k) + "]";
+        config::JsonReader vr(values[k], vw);
+        AxisValue av;
+        av.value = vr.get_string("label", "");
+        if (av.value.get<std::string>().empty()) throw ConfigError(vw + ".label: required");
+        if (values[k].contains("set")) {
+          if (!values[k]["set"].is_object()) throw ConfigError(vw + ".set: expected an object");
+          av.set = values[k]["set"];
+          vr.accept("set");
+        }
+        if (values[k].contains("extractor_from")) {
+          if (!values[k]["extractor_from"].is_object()) throw ConfigError(vw + ".extractor_from: expected an object");
+          av.extractor_from = values[k]["extractor_from"];
+          vr.accept("extractor_from");
+        }
+        if (values[k].contains("axes")) {
+          av.axes = parse_axes(values[k]["axes"], vw + ".axes", names);
+          vr.accept("axes");
+        }
+        vr.finish();
+        a.values.push_back(std::move(av));
+      }
+    }
+    if (a.values.empty()) throw ConfigError(w + ".values: empty");
+    r.accept("values");
+    r.finish();
+    axes.push_back(std::move(a));
+  }
+  return axes;
+}
+
+void set_at_path(json& j, const std::string& dotted, const json& value) {
+  json* node = &j;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = dotted.find('.', start);
+    const std::string key = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (dot == std::string::npos) {
+      (*node)[key] = value;
+      return;
+    }
+    if (!node->contains(key) || !(*node)[key].is_object()) (*node)[key] = json::object();
+    node = &(*node)[key];
+    start = dot + 1;
+  }
+}
+
+void substitute(json& j, const std::map<std::string, std::string>& inputs, const std::string& where) {
+  if (j.is_string()) {
+    std::string s = j.get<std::string>();
+    for (std::size_t pos; (pos = s.find("${")) != std::string::npos;) {
+      const auto end = s.find('}', pos);
+      if (end == std::string::npos) throw ConfigError(where + ": unterminated ${ in \"" + s + "\"");
+      const std::string name = s.substr(pos + 2, end - pos - 2);
+      const auto it = inputs.find(name);
+      if (it == inputs.end()) {
+        throw ConfigError(where + ": \"${" + name + "}\" names no input (declare it under $.inputs)");
+      }
+      s.replace(pos, end - pos + 1, it->second);
+    }
+    j = s;
+  } else if (j.is_object()) {
+    for (auto& [k, v] : j.items()) substitute(v, inputs, where + "." + k);
+  } else if (j.is_array()) {
+    for (std::size_t i = 0; i < j.size(); ++i) substitute(j[i], inputs, where + "[" + std::to_string(i) + "]");
+  }
+}
+
+struct Partial {
+  json config;
+  std::vector<std::pair<std::string, json>> coords;         // in axis order
+  std::map<std::string, std::vector<std::string>> children;  // labelled axis -> its chosen value's sub-axes
+  json extractor_from;
+  std::string from_axis;  // the axis whose value asked for an extractor
+};
+
+void expand(std::vector<const Axis*> queue, std::size_t k, Partial p, std::vector<Partial>& out) {
+  if (k == queue.size()) {
+    out.push_back(std::move(p));
+    return;
+  }
+  const Axis& a = *queue[k];
+  for (const auto& v : a.values) {
+    Partial q = p;
+    std::vector<const Axis*> next = queue;
+    if (!a.path.empty()) {
+      set_at_path(q.config, a.path, v.value);
+    } else {
+      q.config.merge_patch(v.set);
+      if (!v.extractor_from.is_null()) {
+        q.extractor_from = v.extractor_from;
+        q.from_axis = a.name;
+      }
+      std::vector<std::string> sub;
+      for (std::size_t i = 0; i < v.axes.size(); ++i) {
+        next.insert(next.begin() + static_cast<std::ptrdiff_t>(k + 1 + i), &v.axes[i]);
+        sub.push_back(v.axes[i].name);
+      }
+      q.children[a.name] = sub;
+    }
+    q.coords.emplace_back(a.name, v.value);
+    expand(next, k + 1, std::move(q), out);
+  }
+}
+
+json coords_object(const std::vector<std::pair<std::string, json>>& coords) {
+  json o = json::object();
+  for (const auto& [k, v] : coords) o[k] = v;
+  return o;
+}
+
+bool matches(const json& pattern, const json& coords, const std::string& where,
+             const std::set<std::string>& axis_names) {
+  for (const auto& [k, v] : pattern.items()) {
+    if (!axis_names.count(k)) {
+      throw ConfigError(where + "." + k + ": no axis is named '" + k + "' (axes: " +
+                        config::join(std::vector<std::string>(axis_names.begin(), axis_names.end())) + ")");
+    }
+    if (!coords.contains(k)) return false;
+    const std::vector<json> allowed = parse_range(v.is_string() && v.get<std::string>().find("..") == std::string::npos
+                                                      ? json::array({v})
+                                                      : v,
+                                                  where + "." + k);
+    if (std::find(allowed.begin(), allowed.end(), coords[k]) == allowed.end()) return false;
+  }
+  return true;
+}
+
+std::string part(const json& v) {
+  std::string s = v.is_string() ? v.get<std::string>() : v.dump();
+  std::replace(s.begin(), s.end(), '/', '_');
+  std::replace(s.begin(), s.end(), ' ', '_');
+  return s;
+}
+
+// FNV-1a over a file's bytes, with its size: the identity of a data or extractor file.
+json file_identity(const std::string& path) {
+  static std::map<std::string, json> cache;  // keyed by path, size and mtime: one read per file per process
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw ConfigError(path + ": cannot read (no such file)");
+  const std::string key = path + "\n" + std::to_string(st.st_size) + "\n" + std::to_string(st.st_mtime);
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot read");
+  std::uint64_t h = 1469598103934665603ull;
+  std::vector<char> buf(1 << 20);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(data::splitmix64(h)));
+  return cache[key] = json{{"size", static_cast<std::int64_t>(st.st_size)}, {"hash", hex}};
+}
+
+json folder_identity(const std::string& dir, const std::vector<std::string>& only = {}) {
+  json files = json::object();
+  for (const auto& name : results::list_dir(dir)) {
+    if (name[0] == '.' || (!only.empty() && std::find(only.begin(), only.end(), name) == only.end())) continue;
+    const std::string p = results::join_path(dir, name);
+    if (!results::is_directory(p)) files[name] = file_identity(p);
+  }
+  return files;
+}
+
+}  // namespace
+
+json synthetic_like(const json& dataset, std::int64_t train, std::int64_t test) {
+  const std::string name = dataset.value("name", "fashion-mnist");
+  json out = {{"name", "synthetic"}};
+  if (name == "synthetic") {
+    out = dataset;
+    out.erase("subset");
+  } else if (name == "mnist" || name == "fashion-mnist") {
+    out.update({{"channels", 1}, {"height", 28}, {"width", 28}, {"classes", 10}});
+  } else if (name == "cifar10") {
+    out.update({{"channels", 3}, {"height", 32}, {"width", 32}, {"classes", 10}});
+  } else if (name == "cifar100") {
+    out.update({{"channels", 3}, {"height", 32}, {"width", 32},
+                {"classes", dataset.value("labels", "fine") == "coarse" ? 20 : 100}});
+  } else {
+    throw ConfigError("$.dataset.name: no known shape for '" + name + "'");
+  }
+  out["train_size"] = train;
+  out["test_size"] = test;
+  return out;
+}
+
+json input_identity(const json& c) {
+  json id = json::object();
+  const json& d = c["dataset"];
+  if (d.value("name", "") != "synthetic") id["data"] = folder_identity(d.value("path", ""));
+  if (c["mix"].value("method", "") == "attentive_cutmix") {
+    const std::string p = c["mix"]["extractor"].value("path", "");
+    if (p.rfind("run:", 0) == 0) {
+      id["extractor"] = p;
+    } else if (results::is_directory(p)) {
+      id["extractor"] = folder_identity(p, {"checkpoint.safetensors", "config.json"});
+    } else {
+      id["extractor"] = file_identity(p);
+    }
+  }
+  return id;
+}
+
+Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptions& options) {
+  Sweep sw;
+  sw.spec = spec;
+  config::JsonReader r(spec, where + ":$");
+  sw.name = r.get_string("name", "sweep");
+  sw.description = r.get_string("description", "");
+  sw.ranks_per_run = static_cast<int>(r.get_int("ranks_per_run", 1, 1, 1 << 20));
+  sw.max_attempts = static_cast<int>(r.get_int("max_attempts", 3, 1, 1000));
+  r.accept("assumptions");  // free text, for people
+
+  // Inputs: declared in the spec, given on the command line (or their defaults).
+  std::map<std::string, std::string> inputs;
+  if (spec.contains("inputs")) {
+    auto ir = r.child("inputs");
+    for (const auto& [name, decl] : spec["inputs"].items()) {
+      auto dr = ir.child(name);
+      const std::string description = dr.get_string("description", "");
+      const std::string fallback = dr.get_string("default", "");
+      dr.finish();
+      const auto it = options.inputs.find(name);
+      if (it != options.inputs.end()) {
+        inputs[name] = it->second;
+      } else if (decl.contains("default")) {
+        inputs[name] = fallback;
+      } else {
+        throw ConfigError(where + ": input '" + name + "' is required: pass --input " + name + "=VALUE (" +
+                          description + ")");
+      }
+    }
+  }
+  for (const auto& [name, value] : options.inputs) {
+    if (!inputs.count(name)) throw ConfigError("--input " + name + ": the spec declares no such input");
+  }
+  sw.inputs = inputs;
+
+  json base = spec.value("base", json::object());
+  if (!base.is_object()) throw ConfigError(where + ":$.base: expected a run config object");
+  r.accept("base");
+  for (const auto& s : options.sets) train::apply_override(base, s);
+  std::set<std::string> names;
+  const std::vector<Axis> axes =
+      spec.contains("axes") ? parse_axes(spec["axes"], where + ":$.axes", names) : std::vector<Axis>{};
+  r.accept("axes");
+  json include = spec.value("include", json::array()), exclude = spec.value("exclude", json::array());
+  r.accept("include");
+  r.accept("exclude");
+  r.finish();
+
+  std::vector<const Axis*> queue;
+  for (const auto& a : axes) queue.push_back(&a);
+  Partial start;
+  start.config = base;
+  std::vector<Partial> all;
+  expand(queue, 0, start, all);
+
+  std::vector<Partial> kept;
+  for (auto& p : all) {
+    const json coords = coords_object(p.coords);
+    bool keep = include.empty();
+    for (std::size_t i = 0; i < include.size(); ++i) {
+      keep = keep || matches(include[i], coords, where + ":$.include[" + std::to_string(i) + "]", names);
+    }
+    for (std::size_t i = 0; keep && i < exclude.size(); ++i) {
+      keep = !matches(exclude[i], coords, where + ":$.exclude[" + std::to_string(i) + "]", names);
+    }
+    if (keep) kept.push_back(std::move(p));
+  }
+  if (kept.empty()) throw ConfigError(where + ": the axes and filters leave no run");
+
+  std::map<std::string, std::size_t> by_folder;
+  for (auto& p : kept) {
+    PlannedRun run;
+    run.labels = coords_object(p.coords);
+    substitute(p.config, inputs, where + ":$");
+    // Set below to the folder of the run it depends on.
+    if (!p.extractor_from.is_null()) p.config["mix"]["extractor"]["path"] = "(the extractor run's folder)";
+    const std::string what = where + " (run " + run.labels.dump() + ")";
+    run.config = train::to_json(train::parse_run_config(p.config, what));
+    const json& c = run.config;
+    // Folder: data set / model / method[-param...] / [other axes-]seedS.
+    std::set<std::string> method_children;
+    for (const auto& n : p.children["method"]) method_children.insert(n);
+    std::string dataset = run.labels.contains("dataset") ? part(run.labels["dataset"]) : part(c["dataset"]["name"]);
+    std::string model = run.labels.contains("model") ? part(run.labels["model"]) : part(c["model"]);
+    std::string method = run.labels.contains("method")
+                             ? part(run.labels["method"])
+                             : (c["mix"]["method"] == "none" ? "baseline" : part(c["mix"]["method"]));
+    std::string rest;
+    for (const auto& [name, value] : p.coords) {
+      if (name == "dataset" || name == "model" || name == "method" || name == "seed") continue;
+      if (method_children.count(name)) {
+        method += "-" + name + part(value);
+      } else {
+        const bool labelled = std::any_of(axes.begin(), axes.end(), [&](const Axis& a) {
+          return a.name == name && a.path.empty();
+        });
+        rest += (labelled ? part(value) : name + part(value)) + "-";
+      }
+    }
+    run.folder = dataset + "/" + model + "/" + method + "/" + rest + "seed" + part(c["seed"]);
+    if (auto it = by_folder.find(run.folder); it != by_folder.end()) {
+      throw ConfigError(where + ": runs " + sw.runs[it->second].labels.dump() + " and " + run.labels.dump() +
+                        " both map to folder " + run.folder + " (give the axis that separates them a name)");
+    }
+    by_folder[run.folder] = sw.runs.size();
+    sw.runs.push_back(std::move(run));
+  }
+
+  // Dependencies: the run with the same coordinates, the named axes replaced (and the replaced value's own
+  // sub-axes dropped).
+  for (std::size_t i = 0; i < sw.runs.size(); ++i) {
+    const Partial& p = kept[i];
+    if (p.extractor_from.is_null()) continue;
+    json target = sw.runs[i].labels;
+    for (const auto& [axis, value] : p.extractor_from.items()) {
+      if (!names.count(axis)) {
+        throw ConfigError(where + ": extractor_from names no axis '" + axis + "' (run " + sw.runs[i].folder + ")");
+      }
+      if (auto ch = p.children.find(axis); ch != p.children.end()) {
+        for (const auto& sub : ch->second) target.erase(sub);
+      }
+      target[axis] = value;
+    }
+    std::optional<std::size_t> dep;
+    for (std::size_t k = 0; k < sw.runs.size(); ++k) {
+      if (sw.runs[k].labels == target) dep = k;
+    }
+    if (!dep) {
+      throw ConfigError(where + ": run " + sw.runs[i].folder + " takes its extractor from the run " +
+                        target.dump() + ", which the axes and filters do not produce");
+    }
+    if (!kept[*dep].extractor_from.is_null()) {
+      throw ConfigError(where + ": run " + sw.runs[i].folder + " takes its extractor from " +
+                        sw.runs[*dep].folder + ", which itself needs an extractor");
+    }
+    sw.runs[i].extractor_from = dep;
+    sw.runs[i].config["mix"]["extractor"]["path"] = results::join_path(options.out_dir, sw.runs[*dep].folder);
+  }
+
+  // Identity: the config (a dependency's folder replaced by its run id), the inputs' bytes, ranks_per_run.
+  for (auto& run : sw.runs) {
+    if (run.extractor_from) continue;
+    run.id = train::config_hash(
+        {{"config", run.config}, {"inputs", input_identity(run.config)}, {"ranks_per_run", sw.ranks_per_run}});
+  }
+  for (auto& run : sw.runs) {
+    if (!run.extractor_from) continue;
+    json c = run.config;
+    c["mix"]["extractor"]["path"] = "run:" + sw.runs[*run.extractor_from].id;
+    run.id = train::config_hash({{"config", c}, {"inputs", input_identity(c)}, {"ranks_per_run", sw.ranks_per_run}});
+  }
+  return sw;
+}
+
+json sweep_to_json(const Sweep& sw) {
+  json runs = json::array();
+  for (const auto& r : sw.runs) {
+    runs.push_back({{"id", r.id},
+                    {"folder", r.folder},
+                    {"labels", r.labels},
+                    {"config", r.config},
+                    {"extractor_from", r.extractor_from ? json(*r.extractor_from) : json(nullptr)}});
+  }
+  return {{"name", sw.name},   {"description", sw.description}, {"ranks_per_run", sw.ranks_per_run},
+          {"max_attempts", sw.max_attempts}, {"spec", sw.spec}, {"inputs", sw.inputs}, {"runs", runs}};
+}
+
+Sweep sweep_from_json(const json& j) {
+  Sweep sw;
+  sw.name = j.at("name");
+  sw.description = j.at("description");
+  sw.ranks_per_run = j.at("ranks_per_run");
+  sw.max_attempts = j.at("max_attempts");
+  sw.spec = j.at("spec");
+  sw.inputs = j.at("inputs");
+  for (const auto& r : j.at("runs")) {
+    PlannedRun p;
+    p.id = r.at("id");
+    p.folder = r.at("folder");
+    p.labels = r.at("labels");
+    p.config = r.at("config");
+    if (!r.at("extractor_from").is_null()) p.extractor_from = r.at("extractor_from").get<std::size_t>();
+    sw.runs.push_back(std::move(p));
+  }
+  return sw;
+}
+
+Sweep load_sweep(const std::string& spec_path, const ExpandOptions& options) {
+  json spec;
+  try {
+    spec = json::parse(results::read_text(spec_path));
+  } catch (const json::exception& e) {
+    throw ConfigError(spec_path + ": not valid JSON: " + e.what());
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
+  return expand_sweep(spec, spec_path, options);
+}
+
+}  // namespace acm::sweeps

@@ -1,0 +1,391 @@
+// `harness sweep` as users launch it — alone, under mpirun with two groups, two jobs on one folder, killed
+// and restarted — with tiny runs on synthetic data. Every assertion reads the files a user would: the
+// folder's event log (sweep.log.jsonl), each run's result.json, train.log and the report.
+// ctest passes the binaries as --harness=PATH --mpirun=PATH and runs these tests one at a time.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "acm/config.h"
+#include "tests/test_util.h"
+
+namespace acm {
+
+std::string g_harness, g_mpirun;
+
+namespace {
+
+using nlohmann::json;
+using testing::TempDir;
+
+// A sweep of tiny runs: synthetic 1×16×16 images of 4 classes, a width-4 ResNet-18, 4 steps per epoch.
+json tiny_spec(const std::vector<json>& axes, int epochs = 1) {
+  return {{"name", "tiny"},
+          {"description", "test"},
+          {"base",
+           {{"dataset",
+             {{"name", "synthetic"},
+              {"train_size", 64},
+              {"test_size", 16},
+              {"channels", 1},
+              {"height", 16},
+              {"width", 16},
+              {"classes", 4}}},
+            {"model_options", {{"width", 4}}},
+            {"epochs", epochs},
+            {"batch_size", 16},
+            {"eval_batch_size", 16},
+            {"threads", 1},
+            {"loader_threads", 0},
+            {"schedule", {{"name", "constant"}}},
+            {"optimizer", {{"lr", 0.05}}}}},
+          {"axes", json(axes)}};
+}
+
+json seeds(int n) {
+  json v = json::array();
+  for (int i = 0; i < n; ++i) v.push_back(i);
+  return {{"name", "seed"}, {"path", "seed"}, {"values", v}};
+}
+
+json methods_axis() {
+  return json::parse(R"({"name": "method", "values": [
+    {"label": "baseline", "set": {"mix": {"method": "none"}}},
+    {"label": "cutmix", "set": {"mix": {"method": "cutmix", "prob": 1.0}}},
+    {"label": "attentive_cutmix", "set": {"mix": {"method": "attentive_cutmix", "top_n": 6, "cache": true, "extractor": {"input_size": 32}}},
+     "extractor_from": {"method": "baseline"}}]})");
+}
+
+std::string write_spec(const TempDir& dir, const json& spec, const std::string& name = "spec.json") {
+  std::ofstream(dir.file(name)) << spec.dump(2);
+  return dir.file(name);
+}
+
+struct Job {
+  int code = -1;
+  std::string output;
+};
+
+// `[mpirun -np N] harness sweep SPEC --out OUT EXTRA`, killed after 120 s.
+Job sweep(int ranks, const std::string& spec, const std::string& out, const std::string& extra = "",
+          const std::string& env = "") {
+  std::string cmd = "timeout -s KILL 120 env OMP_NUM_THREADS=1 " + env + " ";
+  if (ranks > 0) {
+    cmd += g_mpirun + " --allow-run-as-root --oversubscribe --bind-to none -np " + std::to_string(ranks) +
+           " -x OMP_NUM_THREADS ";
+  }
+  cmd += g_harness + " sweep " + spec + " --out " + out + " " + extra + " 2>&1";
+  Job j;
+  j.code = testing::run_command(cmd, &j.output);
+  return j;
+}
+
+std::vector<json> events(const std::string& out) {
+  std::vector<json> ev;
+  std::ifstream in(out + "/sweep.log.jsonl");
+  for (std::string line; std::getline(in, line);) ev.push_back(json::parse(line));
+  return ev;
+}
+
+std::map<std::string, int> count_events(const std::vector<json>& ev, const std::string& kind) {
+  std::map<std::string, int> n;
+  for (const auto& e : ev) {
+    if (e["event"] == kind) ++n[e["run"].get<std::string>()];
+  }
+  return n;
+}
+
+json result_of(const std::string& out, const std::string& folder) {
+  return json::parse(testing::read_text(out + "/" + folder + "/result.json"));
+}
+
+std::vector<std::string> planned_folders(const std::string& out) {
+  std::vector<std::string> f;
+  const json plan = json::parse(testing::read_text(out + "/sweep.json"));  // named: the loop must not dangle
+  for (const auto& r : plan["runs"]) f.push_back(r["folder"]);
+  return f;
+}
+
+double mtime(const std::string& path) {
+  struct stat st {};
+  ::stat(path.c_str(), &st);
+  return static_cast<double>(st.st_mtim.tv_sec) + 1e-9 * static_cast<double>(st.st_mtim.tv_nsec);
+}
+
+// Every planned run completed exactly once (one "done" event, a completed result carrying its id).
+void expect_each_run_done_once(const std::string& out) {
+  const auto done = count_events(events(out), "done");
+  for (const auto& f : planned_folders(out)) {
+    EXPECT_EQ(done.count(f) ? done.at(f) : 0, 1) << f;
+    EXPECT_EQ(result_of(out, f)["status"], "completed") << f;
+  }
+}
+
+TEST(Sweep, TwoGroupsUnderMpirunRunTheGridAndReport) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const Job j = sweep(2, write_spec(dir, tiny_spec({methods_axis(), seeds(2)}, 2)), out);
+  ASSERT_EQ(j.code, 0) << j.output;
+  expect_each_run_done_once(out);
+  std::set<int> groups;
+  for (const auto& e : events(out)) {
+    if (e["event"] == "done") groups.insert(e["group"].get<int>());
+  }
+  EXPECT_EQ(groups, (std::set<int>{0, 1})) << "both groups ran runs";
+  // Attentive CutMix took its extractor from the baseline run of its seed, which was done before it started.
+  const json r = result_of(out, "synthetic/resnet18/attentive_cutmix/seed1");
+  EXPECT_EQ(r["config"]["mix"]["extractor"]["path"], out + "/synthetic/resnet18/baseline/seed1");
+  EXPECT_EQ(r["sweep"]["labels"]["method"], "attentive_cutmix");
+  // The report: 3 methods × 2 seeds, all six pairs... three pairs of three methods, the table printed.
+  const json s = json::parse(testing::read_text(out + "/report/summary.json"));
+  EXPECT_EQ(s["runs_completed"], 6);
+  EXPECT_EQ(s["comparisons"].size(), 3u);
+  EXPECT_TRUE(s["failed"].empty());
+  EXPECT_TRUE(s["incomplete"].empty());
+  for (const char* f : {"table.md", "table.csv", "table.tex"}) EXPECT_TRUE(testing::exists(out + "/report/" + f)) << f;
+  EXPECT_NE(j.output.find("| resnet18 |"), std::string::npos) << j.output;
+  EXPECT_NE(j.output.find("attentive_cutmix − cutmix"), std::string::npos) << j.output;
+}
+
+// One run 40 times longer than the others: the group that takes it runs nothing else, the other group runs
+// every short one (a static split would give the long run's group half of them).
+TEST(Sweep, RunsAreHandedOutDynamically) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const json axis = json::parse(R"({"name": "job", "values": [
+      {"label": "long", "set": {"epochs": 40}}, {"label": "s1", "set": {"seed": 1}},
+      {"label": "s2", "set": {"seed": 2}}, {"label": "s3", "set": {"seed": 3}}, {"label": "s4", "set": {"seed": 4}}]})");
+  const Job j = sweep(2, write_spec(dir, tiny_spec({axis})), out, "--no-report");
+  ASSERT_EQ(j.code, 0) << j.output;
+  expect_each_run_done_once(out);
+  std::map<int, std::vector<std::string>> by_group;
+  for (const auto& e : events(out)) {
+    if (e["event"] == "claim") by_group[e["group"].get<int>()].push_back(e["run"]);
+  }
+  ASSERT_EQ(by_group.size(), 2u) << j.output;
+  const std::string long_run = "synthetic/resnet18/baseline/long-seed0";
+  for (const auto& [g, runs] : by_group) {
+    if (std::find(runs.begin(), runs.end(), long_run) != runs.end()) {
+      EXPECT_EQ(runs, std::vector<std::string>{long_run}) << "group " << g;
+    } else {
+      EXPECT_EQ(runs.size(), 4u) << "group " << g;
+    }
+  }
+}
+
+// A run that diverges is recorded failed with its error; the others complete; the report lists it and does
+// not average it; --retry-failed runs only it again.
+TEST(Sweep, AFailedRunIsRecordedAndTheOthersComplete) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const json axis = json::parse(R"({"name": "lr", "values": [
+      {"label": "ok"}, {"label": "diverges", "set": {"optimizer": {"lr": 1000, "weight_decay": 0}}}]})");
+  const std::string spec = write_spec(dir, tiny_spec({axis, seeds(2)}, 2));
+  const Job j = sweep(0, spec, out);
+  EXPECT_EQ(j.code, 1) << j.output;
+  const std::string bad = "synthetic/resnet18/baseline/diverges-seed0";
+  const json r = result_of(out, bad);
+  EXPECT_EQ(r["status"], "failed");
+  EXPECT_NE(r["error"].get<std::string>().find("non-finite loss"), std::string::npos) << r["error"];
+  EXPECT_EQ(r["sweep"]["folder"], bad);
+  EXPECT_EQ(result_of(out, "synthetic/resnet18/baseline/ok-seed1")["status"], "completed");
+  const json s = json::parse(testing::read_text(out + "/report/summary.json"));
+  EXPECT_EQ(s["runs_completed"], 2);
+  EXPECT_EQ(s["failed"].size(), 2u);
+  EXPECT_NE(j.output.find("Failed runs (not averaged in)"), std::string::npos);
+
+  const double ok_time = mtime(out + "/synthetic/resnet18/baseline/ok-seed0/result.json");
+  const Job again = sweep(0, spec, out, "--retry-failed");
+  EXPECT_EQ(again.code, 1) << again.output;  // it diverges again
+  EXPECT_TRUE(testing::exists(out + "/" + bad + "/result.failed.1.json"));
+  EXPECT_EQ(mtime(out + "/synthetic/resnet18/baseline/ok-seed0/result.json"), ok_time);
+  EXPECT_EQ(count_events(events(out), "claim").at("synthetic/resnet18/baseline/ok-seed0"), 1);
+  EXPECT_EQ(count_events(events(out), "claim").at(bad), 2);
+}
+
+// A run killed mid-way (the process dies by SIGKILL at step 6, after the epoch-1 checkpoint at step 4): the
+// restarted sweep takes the dead claim over at once (same host, its pid is gone) and resumes the run from its
+// checkpoint; the runs done before are not run again.
+TEST(Sweep, ARunKilledMidwayResumesFromItsCheckpoint) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const json axis = json::parse(R"({"name": "job", "values": [{"label": "a"}, {"label": "b", "set": {"epochs": 3}}]})");
+  const std::string spec = write_spec(dir, tiny_spec({axis}, 1));
+  // Run a (4 steps) completes; run b dies at its global step 6.
+  const Job killed = sweep(0, spec, out, "", "ACM_FAULT_INJECT=kill:0:6");
+  EXPECT_EQ(killed.code, 128 + SIGKILL) << killed.output;
+  const std::string a = "synthetic/resnet18/baseline/a-seed0", b = "synthetic/resnet18/baseline/b-seed0";
+  EXPECT_EQ(result_of(out, a)["status"], "completed");
+  EXPECT_FALSE(testing::exists(out + "/" + b + "/result.json"));
+  EXPECT_TRUE(testing::exists(out + "/" + b + "/checkpoint.safetensors"));
+  const double a_time = mtime(out + "/" + a + "/result.json");
+
+  const Job resumed = sweep(0, spec, out);
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
+  expect_each_run_done_once(out);
+  EXPECT_EQ(mtime(out + "/" + a + "/result.json"), a_time);
+  bool took_over = false;
+  for (const auto& e : events(out)) {
+    if (e["event"] == "takeover" && e["run"] == b) {
+      took_over = true;
+      EXPECT_EQ(e["attempt"], 2);
+      EXPECT_EQ(e["resume"], true);
+    }
+  }
+  EXPECT_TRUE(took_over);
+  EXPECT_NE(testing::read_text(out + "/" + b + "/train.log").find("resumed at epoch 2"), std::string::npos);
+  EXPECT_EQ(result_of(out, b)["epochs"].size(), 3u);
+}
+
+// SIGKILL to the whole job (mpirun and its ranks, as a scheduler ends a job), then the same command again:
+// nothing is lost and nothing is run twice.
+TEST(Sweep, TheWholeJobKilledThenRestarted) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string spec = write_spec(dir, tiny_spec({methods_axis(), seeds(3)}, 3));
+  const int pid = testing::spawn({"/usr/bin/setsid", g_mpirun, "--allow-run-as-root", "--oversubscribe", "--bind-to",
+                                  "none", "-np", "2", "-x", "OMP_NUM_THREADS=1", g_harness, "sweep", spec, "--out", out},
+                                 dir.file("job1.log"));
+  ASSERT_TRUE(testing::wait_for_text(out + "/sweep.log.jsonl", "\"event\":\"done\"", 60)) << testing::read_text(dir.file("job1.log"));
+  // mpirun and its ranks share the session setsid gave them: SIGKILL to all of it at once.
+  std::string ignored;
+  testing::run_command("pkill -9 -s " + std::to_string(pid), &ignored);
+  testing::wait_exit(pid);
+  std::map<std::string, double> before;
+  for (const auto& f : planned_folders(out)) {
+    if (testing::exists(out + "/" + f + "/result.json")) before[f] = mtime(out + "/" + f + "/result.json");
+  }
+  ASSERT_FALSE(before.empty());
+  ASSERT_LT(before.size(), planned_folders(out).size()) << "the job was killed too late to test anything";
+
+  const Job again = sweep(2, spec, out);
+  ASSERT_EQ(again.code, 0) << again.output;
+  expect_each_run_done_once(out);
+  for (const auto& [f, t] : before) EXPECT_EQ(mtime(out + "/" + f + "/result.json"), t) << f;
+}
+
+// Two jobs started on one folder at once share its runs: each run is claimed and done once, by one of them.
+TEST(Sweep, TwoJobsOnOneFolderNeverRunARunTwice) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string spec = write_spec(dir, tiny_spec({seeds(8)}, 2));
+  const std::vector<std::string> argv = {g_harness, "sweep", spec, "--out", out, "--no-report"};
+  const int p1 = testing::spawn(argv, dir.file("job1.log")), p2 = testing::spawn(argv, dir.file("job2.log"));
+  EXPECT_EQ(testing::wait_exit(p1), 0) << testing::read_text(dir.file("job1.log"));
+  EXPECT_EQ(testing::wait_exit(p2), 0) << testing::read_text(dir.file("job2.log"));
+  expect_each_run_done_once(out);
+  std::map<std::string, int> claims = count_events(events(out), "claim");
+  std::set<std::string> jobs;
+  for (const auto& e : events(out)) {
+    if (e["event"] == "claim") jobs.insert(e["job"].get<std::string>());
+  }
+  for (const auto& [f, n] : claims) EXPECT_EQ(n, 1) << f;
+  EXPECT_EQ(claims.size(), 8u);
+  EXPECT_EQ(jobs.size(), 2u) << "both jobs took runs";
+}
+
+// A folder remembers its plan: a changed spec is refused with what changed, unless --allow-spec-change, and
+// then only the new run is trained.
+TEST(Sweep, AChangedSpecIsRefusedUnlessAllowed) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const Job first = sweep(0, write_spec(dir, tiny_spec({seeds(2)})), out, "--no-report");
+  ASSERT_EQ(first.code, 0) << first.output;
+  const double t0 = mtime(out + "/synthetic/resnet18/baseline/seed0/result.json");
+  const std::string changed = write_spec(dir, tiny_spec({seeds(3)}), "changed.json");
+  const Job refused = sweep(0, changed, out);
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("holds another plan of sweep 'tiny' (1 run(s) new or changed, 0 gone)"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_NE(refused.output.find("--allow-spec-change"), std::string::npos);
+  const Job allowed = sweep(0, changed, out, "--allow-spec-change --no-report");
+  ASSERT_EQ(allowed.code, 0) << allowed.output;
+  expect_each_run_done_once(out);
+  EXPECT_EQ(mtime(out + "/synthetic/resnet18/baseline/seed0/result.json"), t0);
+}
+
+// SIGUSR1 to mpirun (what Slurm sends before a time limit): both groups checkpoint, release their claims and
+// the job exits 75; the same command then finishes the sweep, resuming the interrupted runs.
+TEST(Sweep, SignalCheckpointsReleasesAndTheSameCommandGoesOn) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string spec = write_spec(dir, tiny_spec({seeds(2)}, 60));
+  const int pid = testing::spawn({g_mpirun, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np",
+                                  "2", "-x", "OMP_NUM_THREADS=1", g_harness, "sweep", spec, "--out", out},
+                                 dir.file("job1.log"));
+  ASSERT_TRUE(testing::wait_for_text(out + "/synthetic/resnet18/baseline/seed0/train.log", "test  epoch 2/", 60));
+  ASSERT_TRUE(testing::wait_for_text(out + "/synthetic/resnet18/baseline/seed1/train.log", "test  epoch 2/", 60));
+  ::kill(pid, SIGUSR1);
+  EXPECT_EQ(testing::wait_exit(pid), 75) << testing::read_text(dir.file("job1.log"));
+  EXPECT_EQ(count_events(events(out), "released").size(), 2u);
+  for (const char* seed : {"seed0", "seed1"}) {
+    const std::string d = out + "/synthetic/resnet18/baseline/" + std::string(seed);
+    EXPECT_TRUE(testing::exists(d + "/checkpoint.safetensors"));
+    EXPECT_FALSE(testing::exists(d + "/result.json"));
+    EXPECT_EQ(json::parse(testing::read_text(d + "/claim.json"))["released"], true);
+  }
+  const Job again = sweep(2, spec, out, "--no-report");
+  ASSERT_EQ(again.code, 0) << again.output;
+  EXPECT_NE(again.output.find("(resuming)"), std::string::npos) << again.output;
+  expect_each_run_done_once(out);
+}
+
+// Every shipped spec starts: `sweep --check` trains 2 steps of the first run of each method on synthetic
+// data of the spec's shape. The paper specs get an empty data folder and, as their ImageNet extractor, a
+// harness run trained on synthetic 3×32×32 images.
+TEST(Sweep, EveryShippedSpecPassesItsCheck) {
+  TempDir dir;
+  testing::make_dir(dir.file("data"));
+  std::string out;
+  ASSERT_EQ(testing::run_command(g_harness + " train --quiet --out " + dir.file("extractor") +
+                                     " --set dataset.name=synthetic --set dataset.channels=3 --set dataset.height=32"
+                                     " --set dataset.width=32 --set dataset.train_size=32 --set dataset.test_size=8"
+                                     " --set epochs=1 --set batch_size=16 --set threads=1 2>&1",
+                                 &out),
+            0)
+      << out;
+  const std::string specs = std::string(ACM_SOURCE_DIR) + "/sweeps/specs/";
+  const std::vector<std::pair<std::string, int>> expected = {
+      {"quickstart.json", 4}, {"paper-cifar10.json", 4}, {"paper-cifar100.json", 4}, {"ablation-n-cifar10.json", 1}};
+  for (const auto& [name, methods] : expected) {
+    const std::string inputs =
+        name == "quickstart.json" ? "" : " --input data=" + dir.file("data") + " --input extractor=" + dir.file("extractor");
+    const int code = testing::run_command("env OMP_NUM_THREADS=1 " + g_harness + " sweep " + specs + name + inputs +
+                                              " --set threads=1 --check 2>&1",
+                                          &out);
+    EXPECT_EQ(code, 0) << name << "\n" << out;
+    std::size_t checks = 0;
+    for (auto p = out.find("check  "); p != std::string::npos; p = out.find("check  ", p + 1)) ++checks;
+    // one line per method (plus the extractor run an attentive run depends on), and the final "ok"
+    EXPECT_GE(checks, static_cast<std::size_t>(methods) + 1) << name << "\n" << out;
+    EXPECT_NE(out.find("check  ok"), std::string::npos) << out;
+  }
+}
+
+}  // namespace
+}  // namespace acm
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--harness=", 0) == 0) acm::g_harness = a.substr(10);
+    if (a.rfind("--mpirun=", 0) == 0) acm::g_mpirun = a.substr(9);
+  }
+  if ((acm::g_harness.empty() || acm::g_mpirun.empty()) && !::testing::GTEST_FLAG(list_tests)) {
+    std::fprintf(stderr, "run with --harness=PATH --mpirun=PATH (ctest passes them)\n");
+    return 2;
+  }
+  return RUN_ALL_TESTS();
+}
