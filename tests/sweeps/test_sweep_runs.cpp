@@ -274,6 +274,42 @@ TEST(Sweep, TheWholeJobKilledThenRestarted) {
   for (const auto& [f, t] : before) EXPECT_EQ(mtime(out + "/" + f + "/result.json"), t) << f;
 }
 
+// A claim left by a job on another host (its heartbeat stopped) is taken over once --claim-timeout has passed,
+// not before.
+TEST(Sweep, AClaimFromAnotherHostIsTakenOverAfterTheTimeout) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string spec = write_spec(dir, tiny_spec({seeds(1)}));
+  std::string listing;
+  ASSERT_EQ(testing::run_command(g_harness + " sweep " + spec + " --out " + out + " --dry-run", &listing), 0);
+  const std::string id = listing.substr(listing.find("\n  ") + 3, 16);
+  const std::string run = out + "/synthetic/resnet18/baseline/seed0";
+  testing::make_dir(out);
+  testing::make_dir(out + "/synthetic");
+  testing::make_dir(out + "/synthetic/resnet18");
+  testing::make_dir(out + "/synthetic/resnet18/baseline");
+  testing::make_dir(run);
+  std::ofstream(run + "/claim.json") << json{{"id", id}, {"job", "elsewhere:1:dead"}, {"host", "elsewhere"},
+                                             {"pid", 1}, {"group", 0}, {"starts", 1}, {"crashes", 0},
+                                             {"released", false}}.dump();
+  const auto t0 = std::chrono::steady_clock::now();
+  const Job j = sweep(0, spec, out, "--claim-timeout 3 --no-report");
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(j.code, 0) << j.output;
+  EXPECT_NE(j.output.find("waiting"), std::string::npos) << j.output;
+  EXPECT_GE(waited, 2.5);
+  bool took_over = false;
+  for (const auto& e : events(out)) {
+    if (e["event"] == "takeover") {
+      took_over = true;
+      EXPECT_EQ(e["previous_job"], "elsewhere:1:dead");
+      EXPECT_EQ(e["attempt"], 2);
+    }
+  }
+  EXPECT_TRUE(took_over);
+  expect_each_run_done_once(out);
+}
+
 // Two jobs started on one folder at once share its runs: each run is claimed and done once, by one of them.
 TEST(Sweep, TwoJobsOnOneFolderNeverRunARunTwice) {
   TempDir dir;
