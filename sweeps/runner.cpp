@@ -33,16 +33,6 @@ enum Message : std::int64_t { kRunIt = 1, kNothingLeft = 2, kStop = 3 };
 
 double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
 
-int exit_code_of(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const config::ConfigError&) {
-    return 2;
-  } catch (...) {
-    return 1;
-  }
-}
-
 // Waits for a non-blocking collective without spinning: Open MPI's shared-memory transport busy-polls, and
 // an idle group must not take CPU from the groups that train beside it.
 void wait_quietly(MPI_Request& request) {
@@ -127,7 +117,7 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
         }
         if (world.rank() == 0) ledger.open();
       },
-      exit_code_of);
+      train::exit_code_of);
   const int group_index = world.rank() / per_run, groups = world.size() / per_run;
   const std::unique_ptr<dist::World> group = world.split(group_index, world.rank());
   const bool leader = group->rank() == 0;

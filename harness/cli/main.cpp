@@ -314,15 +314,7 @@ int cmd_sweep(const SweepFlags& f) {
         sw = acm::sweeps::load_sweep(f.spec, eo);
         text = acm::sweeps::sweep_to_json(sw).dump();
       },
-      [](std::exception_ptr e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const acm::config::ConfigError&) {
-          return 2;
-        } catch (...) {
-          return 1;
-        }
-      });
+      acm::train::exit_code_of);
   if (world.size() > 1) {
     long long n = static_cast<long long>(text.size());
     acm::dist::check_mpi(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, world.comm()), "MPI_Bcast");

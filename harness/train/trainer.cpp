@@ -111,16 +111,6 @@ Eval evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::D
           100.0 * static_cast<double>(v[1]) / static_cast<double>(std::max<std::int64_t>(v[2], 1)), v[2]};
 }
 
-int exit_code_of(std::exception_ptr e) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const config::ConfigError&) {
-    return 2;
-  } catch (...) {
-    return 1;
-  }
-}
-
 // ACM_FAULT_INJECT=KIND:RANK:STEP makes rank RANK fail on purpose, for the tests of error propagation:
 // setup (a failed check before training), throw (an exception at global step STEP), nan (a non-finite loss
 // at STEP), kill (SIGKILL to itself at STEP).
@@ -173,6 +163,16 @@ data::TransformSpec train_transform(const RunConfig& c, const data::Dataset& tra
   }
   data::validate_transform(t, train.channels, train.height, train.width);
   return t;
+}
+
+int exit_code_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const config::ConfigError&) {
+    return 2;
+  } catch (...) {
+    return 1;
+  }
 }
 
 json read_saved_config(const std::string& out_dir) { return read_json(out_dir + "/config.json"); }
