@@ -12,6 +12,32 @@ std::int64_t parameter_count(const torch::nn::Module& m) {
   return n;
 }
 
+void init_weights(torch::nn::Module& model, Init init) {
+  namespace nn = torch::nn;
+  torch::NoGradGuard no_grad;
+  for (auto& m : model.modules(/*include_self=*/false)) {
+    if (auto* conv = m->as<nn::Conv2d>()) {
+      if (init == Init::kXavierNormal) {
+        nn::init::xavier_normal_(conv->weight);
+      } else {  // torchvision: kaiming_normal_(mode="fan_out", nonlinearity="relu")
+        nn::init::kaiming_normal_(conv->weight, 0, torch::kFanOut, torch::kReLU);
+      }
+      if (conv->bias.defined()) nn::init::zeros_(conv->bias);
+    } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
+      nn::init::ones_(bn->weight);
+      nn::init::zeros_(bn->bias);
+    } else if (auto* gn = m->as<nn::GroupNorm>()) {
+      nn::init::ones_(gn->weight);
+      nn::init::zeros_(gn->bias);
+    } else if (auto* fc = m->as<nn::Linear>()) {
+      if (init == Init::kXavierNormal) {
+        nn::init::xavier_normal_(fc->weight);
+        nn::init::zeros_(fc->bias);
+      }  // else LibTorch's Linear default equals PyTorch's (kaiming_uniform with a = sqrt(5))
+    }
+  }
+}
+
 const char* to_string(Stem s) { return s == Stem::kCifar ? "cifar" : "imagenet"; }
 const char* to_string(Init i) { return i == Init::kXavierNormal ? "xavier_normal" : "kaiming"; }
 

@@ -41,6 +41,11 @@ using Classifier = std::shared_ptr<ClassifierImpl>;
 
 std::int64_t parameter_count(const torch::nn::Module& m);
 
+// Every registry network's initialisation: convolutions Kaiming-normal (fan-out, ReLU; torchvision's) or
+// Xavier-normal (the Attentive CutMix paper's); norms weight 1, bias 0; linear layers Xavier-normal with zero
+// bias under Xavier, LibTorch's default (PyTorch's) under Kaiming.
+void init_weights(torch::nn::Module& model, Init init);
+
 const char* to_string(Stem s);
 const char* to_string(Init i);
 Stem stem_from_string(const std::string& s);  // "imagenet" | "cifar"; std::invalid_argument otherwise

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "models/densenet.h"
+#include "models/efficientnet.h"
 #include "models/resnet.h"
 
 namespace acm::models {
@@ -16,6 +18,14 @@ ModelEntry resnet(const std::string& name, const std::string& description, Block
   return {name, description, [name, block, stages](const ModelSpec& s) {
             return make_resnet(name, {block, stages}, s);
           }};
+}
+
+ModelEntry densenet(const std::string& name, const std::string& description, std::vector<std::int64_t> layers) {
+  return {name, description, [name, layers](const ModelSpec& s) { return make_densenet(name, layers, s); }};
+}
+
+ModelEntry efficientnet(const std::string& name, const std::string& description, EfficientNetScale scale) {
+  return {name, description, [name, scale](const ModelSpec& s) { return make_efficientnet(name, scale, s); }};
 }
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -40,6 +50,18 @@ const std::vector<ModelEntry>& registry() {
       resnet("resnet50", "ResNet-50 v1.5: bottlenecks 3-4-6-3", BlockKind::kBottleneck, {3, 4, 6, 3}),
       resnet("resnet101", "ResNet-101 v1.5: bottlenecks 3-4-23-3", BlockKind::kBottleneck, {3, 4, 23, 3}),
       resnet("resnet152", "ResNet-152 v1.5: bottlenecks 3-8-36-3", BlockKind::kBottleneck, {3, 8, 36, 3}),
+      densenet("densenet121", "DenseNet-121 (BC, k = 32): dense blocks 6-12-24-16", {6, 12, 24, 16}),
+      densenet("densenet169", "DenseNet-169 (BC, k = 32): dense blocks 6-12-32-32", {6, 12, 32, 32}),
+      densenet("densenet201", "DenseNet-201 (BC, k = 32): dense blocks 6-12-48-32", {6, 12, 48, 32}),
+      densenet("densenet264", "DenseNet-264 (BC, k = 32): dense blocks 6-12-64-48", {6, 12, 64, 48}),
+      efficientnet("efficientnet_b0", "EfficientNet-B0: width 1.0, depth 1.0, dropout 0.2", {1.0, 1.0, 0.2}),
+      efficientnet("efficientnet_b1", "EfficientNet-B1: width 1.0, depth 1.1, dropout 0.2", {1.0, 1.1, 0.2}),
+      efficientnet("efficientnet_b2", "EfficientNet-B2: width 1.1, depth 1.2, dropout 0.3", {1.1, 1.2, 0.3}),
+      efficientnet("efficientnet_b3", "EfficientNet-B3: width 1.2, depth 1.4, dropout 0.3", {1.2, 1.4, 0.3}),
+      efficientnet("efficientnet_b4", "EfficientNet-B4: width 1.4, depth 1.8, dropout 0.4", {1.4, 1.8, 0.4}),
+      efficientnet("efficientnet_b5", "EfficientNet-B5: width 1.6, depth 2.2, dropout 0.4", {1.6, 2.2, 0.4}),
+      efficientnet("efficientnet_b6", "EfficientNet-B6: width 1.8, depth 2.6, dropout 0.5", {1.8, 2.6, 0.5}),
+      efficientnet("efficientnet_b7", "EfficientNet-B7: width 2.0, depth 3.1, dropout 0.5", {2.0, 3.1, 0.5}),
   };
   return entries;
 }

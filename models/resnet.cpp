@@ -92,7 +92,7 @@ class ResNetImpl : public ClassifierImpl {
     }
     feature_channels_ = in;
     fc_ = register_module("fc", nn::Linear(in, spec.num_classes));
-    initialise(spec.init);
+    init_weights(*this, spec.init);
   }
 
   torch::Tensor features(torch::Tensor x) override {
@@ -110,30 +110,6 @@ class ResNetImpl : public ClassifierImpl {
   std::string architecture() const override { return name_; }
 
  private:
-  void initialise(Init init) {
-    torch::NoGradGuard no_grad;
-    for (auto& m : modules(/*include_self=*/false)) {
-      if (auto* conv = m->as<nn::Conv2d>()) {
-        if (init == Init::kXavierNormal) {
-          nn::init::xavier_normal_(conv->weight);
-        } else {  // torchvision: kaiming_normal_(mode="fan_out", nonlinearity="relu")
-          nn::init::kaiming_normal_(conv->weight, 0, torch::kFanOut, torch::kReLU);
-        }
-      } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
-        nn::init::ones_(bn->weight);
-        nn::init::zeros_(bn->bias);
-      } else if (auto* gn = m->as<nn::GroupNorm>()) {
-        nn::init::ones_(gn->weight);
-        nn::init::zeros_(gn->bias);
-      } else if (auto* fc = m->as<nn::Linear>()) {
-        if (init == Init::kXavierNormal) {
-          nn::init::xavier_normal_(fc->weight);
-          nn::init::zeros_(fc->bias);
-        }  // else LibTorch's Linear default equals PyTorch's (kaiming_uniform with a = sqrt(5))
-      }
-    }
-  }
-
   std::string name_;
   Stem stem_;
   nn::Conv2d conv1_{nullptr};
