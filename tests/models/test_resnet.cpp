@@ -63,12 +63,51 @@ TEST_P(EveryModel, ForwardAndFeatureShapes) {
   EXPECT_EQ(m->architecture(), name);
 }
 
+// The logits are the linear head applied to the globally pooled features() (in eval mode: no dropout), so the
+// map Attentive CutMix reads is the one the classifier sees.
+TEST_P(EveryModel, FeaturesFeedTheLinearHead) {
+  const auto& [name, stem] = GetParam();
+  ModelSpec spec;
+  spec.num_classes = 5;
+  spec.stem = stem;
+  spec.width = 8;
+  Classifier m = create(name, spec);
+  m->eval();
+  torch::NoGradGuard no_grad;
+  std::shared_ptr<torch::nn::LinearImpl> head;
+  for (const auto& child : m->named_children()) {
+    if (auto l = std::dynamic_pointer_cast<torch::nn::LinearImpl>(child.value())) head = l;
+  }
+  ASSERT_TRUE(head);
+  auto x = torch::randn({2, 3, 32, 32});
+  EXPECT_TRUE(torch::allclose(m->forward(x), head->forward(m->features(x).mean({2, 3})), 1e-4, 1e-5));
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, EveryModel,
                          ::testing::Combine(::testing::ValuesIn(list_models("*")),
                                             ::testing::Values(Stem::kImageNet, Stem::kCifar)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_" + to_string(std::get<1>(info.param));
                          });
+
+// EfficientNet's stochastic depth and dropout act in training mode only.
+TEST(EfficientNet, StochasticDepthAndDropoutOnlyWhileTraining) {
+  ModelSpec spec;
+  spec.num_classes = 4;
+  spec.width = 8;
+  spec.stem = Stem::kCifar;
+  Classifier m = create("efficientnet_b0", spec);
+  torch::NoGradGuard no_grad;
+  auto x = torch::randn({4, 3, 32, 32});
+  m->eval();
+  EXPECT_TRUE(torch::equal(m->forward(x), m->forward(x)));
+  m->train();
+  torch::manual_seed(1);
+  auto a = m->forward(x);
+  torch::manual_seed(2);
+  auto b = m->forward(x);
+  EXPECT_FALSE(torch::allclose(a, b));
+}
 
 TEST(ResNet, FeaturesFeedTheClassifierHead) {
   ModelSpec spec;
