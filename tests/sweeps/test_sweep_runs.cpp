@@ -351,6 +351,24 @@ TEST(Sweep, AChangedSpecIsRefusedUnlessAllowed) {
   EXPECT_EQ(mtime(out + "/synthetic/resnet18/baseline/seed0/result.json"), t0);
 }
 
+// A run whose config changed keeps its folder name; with --allow-spec-change the old run's folder is moved aside
+// (kept, not mixed in) and the run is trained anew.
+TEST(Sweep, AChangedRunMovesItsOldFolderAside) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const Job first = sweep(0, write_spec(dir, tiny_spec({seeds(1)}, 1)), out, "--no-report");
+  ASSERT_EQ(first.code, 0) << first.output;
+  const std::string run = out + "/synthetic/resnet18/baseline/seed0";
+  const std::string old_id = json::parse(testing::read_text(run + "/run.json"))["id"];
+  const std::string changed = write_spec(dir, tiny_spec({seeds(1)}, 2), "changed.json");
+  EXPECT_EQ(sweep(0, changed, out, "--no-report").code, 2);
+  const Job allowed = sweep(0, changed, out, "--allow-spec-change --no-report");
+  ASSERT_EQ(allowed.code, 0) << allowed.output;
+  EXPECT_EQ(json::parse(testing::read_text(run + ".superseded-" + old_id + "/result.json"))["epochs"].size(), 1u);
+  EXPECT_EQ(result_of(out, "synthetic/resnet18/baseline/seed0")["epochs"].size(), 2u);
+  EXPECT_NE(json::parse(testing::read_text(run + "/run.json"))["id"], old_id);
+}
+
 // SIGUSR1 to mpirun (what Slurm sends before a time limit): both groups checkpoint, release their claims and
 // the job exits 75; the same command then finishes the sweep, resuming the interrupted runs.
 TEST(Sweep, SignalCheckpointsReleasesAndTheSameCommandGoesOn) {
