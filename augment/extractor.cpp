@@ -46,7 +46,12 @@ std::string shape_str(at::IntArrayRef s) {
   return out;
 }
 
-// FNV-1a over the file's bytes: identifies the extractor in the attention cache's key and in results.
+at::Tensor per_channel(const std::vector<double>& v, const at::Tensor& like) {
+  return at::tensor(v, like.options().dtype(at::kDouble)).to(like.scalar_type()).view({1, -1, 1, 1});
+}
+
+}  // namespace
+
 std::string hash_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::uint64_t h = 1469598103934665603ull;
@@ -61,12 +66,6 @@ std::string hash_file(const std::string& path) {
   std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
   return out;
 }
-
-at::Tensor per_channel(const std::vector<double>& v, const at::Tensor& like) {
-  return at::tensor(v, like.options().dtype(at::kDouble)).to(like.scalar_type()).view({1, -1, 1, 1});
-}
-
-}  // namespace
 
 Extractor::~Extractor() = default;
 

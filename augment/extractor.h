@@ -29,6 +29,10 @@ class ExtractorError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// FNV-1a over a file's bytes (16 hex digits): identifies an extractor in the attention cache's key and in
+// results, and any input file in a sweep run's identity. Empty-file hash when the file cannot be read.
+std::string hash_file(const std::string& path);
+
 struct ExtractorSpec {
   std::string path;               // run folder, checkpoint, converted weights or TorchScript file
   std::int64_t input_size = 0;    // images are resized (bilinear) to input_size² first; 0: native size

@@ -8,8 +8,8 @@
 #include <functional>
 #include <set>
 
+#include "augment/extractor.h"
 #include "harness/config/json_reader.h"
-#include "harness/data/keyed_rng.h"
 #include "harness/data/spec.h"
 #include "harness/train/config.h"
 #include "results/files.h"
@@ -217,23 +217,16 @@ std::string part(const json& v) {
   return s;
 }
 
-// FNV-1a over a file's bytes, with its size: the identity of a data or extractor file.
+// A file's size and content hash (the extractor's own hash): the identity of a data or extractor file.
 json file_identity(const std::string& path) {
   static std::map<std::string, json> cache;  // keyed by path, size and mtime: one read per file per process
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw ConfigError(path + ": cannot read (no such file)");
   const std::string key = path + "\n" + std::to_string(st.st_size) + "\n" + std::to_string(st.st_mtime);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot read");
-  std::uint64_t h = 1469598103934665603ull;
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    for (std::streamsize i = 0; i < in.gcount(); ++i) h = (h ^ static_cast<unsigned char>(buf[i])) * 1099511628211ull;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(data::splitmix64(h)));
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe) throw ConfigError(path + ": cannot read");
+  const std::string hex = augment::hash_file(path);
   return cache[key] = json{{"size", static_cast<std::int64_t>(st.st_size)}, {"hash", hex}};
 }
 
