@@ -77,6 +77,13 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(PNG REQUIRED)
+# libjpeg-turbo's TurboJPEG API (Debian: libturbojpeg0-dev) decodes ImageNet's JPEGs; it ships no CMake config.
+find_library(ACM_TURBOJPEG_LIBRARY turbojpeg REQUIRED)
+find_path(ACM_TURBOJPEG_INCLUDE_DIR turbojpeg.h REQUIRED)
+add_library(acm_turbojpeg UNKNOWN IMPORTED)
+set_target_properties(acm_turbojpeg PROPERTIES IMPORTED_LOCATION "${ACM_TURBOJPEG_LIBRARY}"
+                                               INTERFACE_INCLUDE_DIRECTORIES "${ACM_TURBOJPEG_INCLUDE_DIR}")
+add_library(acm::turbojpeg ALIAS acm_turbojpeg)
 find_package(Threads REQUIRED)
 if(ACM_BUILD_TESTS)
   find_package(GTest REQUIRED)

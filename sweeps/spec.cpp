@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 
 #include "augment/extractor.h"
 #include "harness/config/json_reader.h"
+#include "harness/data/error.h"
 #include "harness/data/spec.h"
 #include "harness/train/config.h"
 #include "results/files.h"
@@ -240,6 +242,30 @@ json folder_identity(const std::string& dir, const std::vector<std::string>& onl
   return files;
 }
 
+// An ImageNet folder's identity is its listing (every class and file name, relative to the root), not its
+// bytes: hashing 150 GB at every sweep start is not an option, and a re-encoded file keeps its name.
+// Listed once per expansion (48 runs share one folder), and again at the next.
+std::map<std::string, json> g_listing_cache;
+
+json image_folder_identity(const std::string& root) {
+  auto& cache = g_listing_cache;
+  if (auto it = cache.find(root); it != cache.end()) return it->second;
+  json id = json::object();
+  std::vector<std::string> classes;
+  for (const char* split : {"train", "val"}) {
+    try {
+      const data::FolderListing l = data::list_image_folder(root + "/" + split, classes);
+      if (classes.empty()) classes = l.classes;
+      json names = json::array();
+      for (const auto& f : l.files) names.push_back(f.substr(root.size() + 1));
+      id[split] = {{"classes", l.classes.size()}, {"images", l.files.size()}, {"listing", train::config_hash(names)}};
+    } catch (const data::DataError& e) {
+      throw ConfigError(std::string("$.dataset.path: ") + e.what());
+    }
+  }
+  return cache[root] = id;
+}
+
 }  // namespace
 
 json synthetic_like(const json& dataset, std::int64_t train, std::int64_t test) {
@@ -255,6 +281,9 @@ json synthetic_like(const json& dataset, std::int64_t train, std::int64_t test) 
   } else if (name == "cifar100") {
     out.update({{"channels", 3}, {"height", 32}, {"width", 32},
                 {"classes", dataset.value("labels", "fine") == "coarse" ? 20 : 100}});
+  } else if (name == "imagenet") {
+    const std::int64_t side = dataset.value("image_size", data::ImageGeometry{}.image_size);
+    out.update({{"channels", 3}, {"height", side}, {"width", side}, {"classes", 1000}});
   } else {
     throw ConfigError("$.dataset.name: no known shape for '" + name + "'");
   }
@@ -266,7 +295,12 @@ json synthetic_like(const json& dataset, std::int64_t train, std::int64_t test) 
 json input_identity(const json& c) {
   json id = json::object();
   const json& d = c["dataset"];
-  if (d.value("name", "") != "synthetic") id["data"] = folder_identity(d.value("path", ""));
+  const std::string name = d.value("name", "");
+  if (name == "imagenet") {
+    id["data"] = image_folder_identity(d.value("path", ""));
+  } else if (name != "synthetic") {
+    id["data"] = folder_identity(d.value("path", ""));
+  }
   if (c["mix"].value("method", "") == "attentive_cutmix") {
     const std::string p = c["mix"]["extractor"].value("path", "");
     if (p.rfind("run:", 0) == 0) {
@@ -281,6 +315,7 @@ json input_identity(const json& c) {
 }
 
 Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptions& options) {
+  g_listing_cache.clear();
   Sweep sw;
   sw.spec = spec;
   config::JsonReader r(spec, where + ":$");

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <turbojpeg.h>
 #include <zlib.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 
 #include <ftw.h>
 #include <sys/stat.h>
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -107,6 +109,57 @@ Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& la
     for (int k = 0; k < 3072; ++k) b.push_back(static_cast<std::uint8_t>((i * 7 + k) % 256));
   }
   return b;
+}
+
+Bytes jpeg_bytes(const Bytes& pixels, int width, int height, int channels, int quality) {
+  tjhandle tj = tjInitCompress();
+  if (!tj) throw std::runtime_error("tjInitCompress failed");
+  unsigned char* buf = nullptr;
+  unsigned long size = 0;
+  const int format = channels == 1 ? TJPF_GRAY : channels == 4 ? TJPF_CMYK : TJPF_RGB;
+  const int rc = tjCompress2(tj, pixels.data(), width, 0, height, format, &buf, &size,
+                             channels == 1 ? TJSAMP_GRAY : TJSAMP_444, quality, 0);
+  if (rc != 0) {
+    const std::string msg = tjGetErrorStr2(tj);
+    tjDestroy(tj);
+    throw std::runtime_error("tjCompress2: " + msg);
+  }
+  Bytes out(buf, buf + size);
+  tjFree(buf);
+  tjDestroy(tj);
+  return out;
+}
+
+void write_image_folder(const std::string& root, int classes, int train_per_class, int val_per_class, int width,
+                        int height) {
+  make_dir(root);
+  for (const char* split : {"train", "val"}) {
+    make_dir(root + "/" + split);
+    const int per_class = std::string(split) == "train" ? train_per_class : val_per_class;
+    for (int k = 0; k < classes; ++k) {
+      char cls[16];
+      std::snprintf(cls, sizeof cls, "c%03d", k);
+      const std::string dir = root + "/" + split + "/" + cls;
+      make_dir(dir);
+      for (int j = 0; j < per_class; ++j) {
+        Bytes px(static_cast<std::size_t>(width) * height * 3);
+        const int side = std::max(2, std::min(width, height) / 4);
+        const int oy = (j * 5) % (height - side), ox = (j * 7) % (width - side);
+        for (int y = 0; y < height; ++y) {
+          for (int x = 0; x < width; ++x) {
+            const bool square = y >= oy && y < oy + side && x >= ox && x < ox + side;
+            std::uint8_t* p = px.data() + (static_cast<std::size_t>(y) * width + x) * 3;
+            p[0] = static_cast<std::uint8_t>(square ? 250 : (40 * k + 20) % 256);
+            p[1] = static_cast<std::uint8_t>(square ? 250 : 100);
+            p[2] = static_cast<std::uint8_t>(square ? 250 : 60);
+          }
+        }
+        char name[32];
+        std::snprintf(name, sizeof name, "/%s_%d.JPEG", cls, j);
+        write_bytes(dir + name, jpeg_bytes(px, width, height, 3));
+      }
+    }
+  }
 }
 
 int run_command(const std::string& command, std::string* output) {

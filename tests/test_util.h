@@ -39,6 +39,15 @@ void write_mnist_dir(const std::string& dir, std::uint32_t n_train, std::uint32_
 // CIFAR binary records: label byte(s) then 3072 pixels with pixel k of record i = (i * 7 + k) % 256.
 Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& label_mods);
 
+// Encodes H×W pixels (interleaved, `channels` 1 = grey, 3 = RGB, 4 = Adobe-inverted CMYK) as a baseline JPEG
+// with 4:4:4 sampling (grey: one component) at `quality`.
+Bytes jpeg_bytes(const Bytes& pixels, int width, int height, int channels, int quality = 95);
+// An ImageNet-style folder: ROOT/train/CLASS/IMG.JPEG and ROOT/val/CLASS/IMG.JPEG for classes c000, c001, ...;
+// image j of class k is width×height, a flat colour per class (red = 40·k + 20) with a bright square at a
+// position that depends on j, so that classes are learnable and images differ.
+void write_image_folder(const std::string& root, int classes, int train_per_class, int val_per_class, int width,
+                        int height);
+
 // Runs a shell command; returns its exit status and captures stdout+stderr in `output`.
 int run_command(const std::string& command, std::string* output);
 

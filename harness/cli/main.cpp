@@ -43,7 +43,7 @@ struct DatasetFlags {
   std::int64_t syn_train = 1024, syn_test = 256, syn_channels = 3, syn_size = 32, syn_classes = 10;
 
   void add(CLI::App* app) {
-    app->add_option("--dataset", name, "mnist | fashion-mnist | cifar10 | cifar100 | synthetic")
+    app->add_option("--dataset", name, "mnist | fashion-mnist | cifar10 | cifar100 | imagenet | synthetic")
         ->capture_default_str();
     app->add_option("--data-path", path, "folder of the data files (fashion-mnist: Debian's by default)");
     app->add_option("--labels", labels, "cifar100 only: fine | coarse");

@@ -12,18 +12,28 @@ namespace acm::data {
 ChannelStats channel_stats(const Dataset& ds) {
   ChannelStats st;
   const std::int64_t plane = ds.height * ds.width;
-  for (std::int64_t c = 0; c < ds.channels; ++c) {
-    std::uint64_t sum = 0, sum_sq = 0;
-    for (std::int64_t i = 0; i < ds.size(); ++i) {
-      const std::uint8_t* p = ds.image(i) + c * plane;
+  std::vector<std::int64_t> ids;
+  const std::int64_t n_ids = ds.in_memory() ? ds.size() : std::min(ds.size(), kLazyStatsImages);
+  for (std::int64_t j = 0; j < n_ids; ++j) ids.push_back(ds.in_memory() ? j : j * ds.size() / n_ids);
+  std::vector<std::uint64_t> sum(static_cast<std::size_t>(ds.channels), 0), sum_sq(sum);
+  std::vector<std::uint8_t> buffer(static_cast<std::size_t>(ds.in_memory() ? 0 : ds.image_bytes()));
+  for (std::int64_t i : ids) {
+    const std::uint8_t* img = ds.read_image(i, buffer.data());
+    for (std::int64_t c = 0; c < ds.channels; ++c) {
+      const std::uint8_t* p = img + c * plane;
+      std::uint64_t s = 0, s2 = 0;
       for (std::int64_t k = 0; k < plane; ++k) {
-        sum += p[k];
-        sum_sq += static_cast<std::uint64_t>(p[k]) * p[k];
+        s += p[k];
+        s2 += static_cast<std::uint64_t>(p[k]) * p[k];
       }
+      sum[static_cast<std::size_t>(c)] += s;
+      sum_sq[static_cast<std::size_t>(c)] += s2;
     }
-    const double n = static_cast<double>(plane) * static_cast<double>(std::max<std::int64_t>(ds.size(), 1));
-    const double mean = static_cast<double>(sum) / n / 255.0;
-    const double var = static_cast<double>(sum_sq) / n / (255.0 * 255.0) - mean * mean;
+  }
+  for (std::int64_t c = 0; c < ds.channels; ++c) {
+    const double n = static_cast<double>(plane) * static_cast<double>(std::max<std::int64_t>(n_ids, 1));
+    const double mean = static_cast<double>(sum[static_cast<std::size_t>(c)]) / n / 255.0;
+    const double var = static_cast<double>(sum_sq[static_cast<std::size_t>(c)]) / n / (255.0 * 255.0) - mean * mean;
     st.mean.push_back(mean);
     st.std.push_back(std::sqrt(std::max(var, 0.0)));
   }
@@ -47,10 +57,11 @@ Dataset take(const Dataset& ds, const std::vector<std::int64_t>& keep, const std
   out.width = ds.width;
   out.num_classes = ds.num_classes;
   const std::int64_t b = ds.image_bytes();
-  out.images.resize(keep.size() * static_cast<std::size_t>(b));
+  if (ds.in_memory()) out.images.resize(keep.size() * static_cast<std::size_t>(b));
+  else out.lazy = ds.lazy->select(keep);
   out.labels.reserve(keep.size());
   for (std::size_t j = 0; j < keep.size(); ++j) {
-    std::copy_n(ds.image(keep[j]), b, out.images.data() + j * b);
+    if (ds.in_memory()) std::copy_n(ds.image(keep[j]), b, out.images.data() + j * b);
     out.labels.push_back(ds.labels[static_cast<std::size_t>(keep[j])]);
   }
   return out;

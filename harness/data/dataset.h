@@ -1,19 +1,43 @@
-// An in-memory image classification data set: uint8 pixels in N×C×H×W order and int64 labels.
+// An image classification data set: uint8 pixels in N×C×H×W order and int64 labels. The pixels live in
+// memory (`images`), or, for data sets too large for that (ImageNet), are decoded from files on demand
+// (`lazy`, see image_folder.h); `read_image` serves both.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace acm::data {
+
+// Images produced on demand, all of one C×H×W shape. Implementations are safe to call from several threads.
+class ImageSource {
+ public:
+  virtual ~ImageSource() = default;
+  // Writes image i (C×H×W bytes) to `out`; DataError naming its file when it cannot.
+  virtual void read(std::int64_t i, std::uint8_t* out) const = 0;
+  // The source of images keep[0], keep[1], ... of this one.
+  virtual std::shared_ptr<const ImageSource> select(const std::vector<std::int64_t>& keep) const = 0;
+  // Where image i comes from (its file), for messages.
+  virtual std::string describe(std::int64_t i) const = 0;
+};
 
 struct Dataset {
   std::string name;    // e.g. "fashion-mnist/train"
   std::string source;  // files it came from, or the generator's parameters
   std::int64_t channels = 0, height = 0, width = 0;
   std::int64_t num_classes = 0;
-  std::vector<std::uint8_t> images;  // size() * channels * height * width bytes, N×C×H×W
+  std::vector<std::uint8_t> images;  // size() * channels * height * width bytes, N×C×H×W; empty when lazy
   std::vector<std::int64_t> labels;  // in [0, num_classes)
+  std::shared_ptr<const ImageSource> lazy;  // set: the pixels are decoded on demand, `images` is empty
+
+  bool in_memory() const { return !lazy; }
+  // Image i's pixels: in memory, or decoded into `buffer` (image_bytes() bytes), which is then returned.
+  const std::uint8_t* read_image(std::int64_t i, std::uint8_t* buffer) const {
+    if (!lazy) return image(i);
+    lazy->read(i, buffer);
+    return buffer;
+  }
 
   std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
   std::int64_t image_bytes() const { return channels * height * width; }
@@ -30,6 +54,9 @@ struct DatasetSplits {
 struct ChannelStats {
   std::vector<double> mean, std;
 };
+// A lazy data set is measured on at most kLazyStatsImages images spread evenly over it (decoding 1.28 M JPEGs
+// for two numbers per channel would take longer than an epoch).
+inline constexpr std::int64_t kLazyStatsImages = 2000;
 ChannelStats channel_stats(const Dataset& ds);
 
 // Count of each label, num_classes entries.

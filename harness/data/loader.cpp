@@ -72,11 +72,12 @@ Batch Loader::assemble(std::int64_t epoch, std::int64_t number, const std::int64
   auto* idx = b.indices.data_ptr<std::int64_t>();
   auto* geo = b.geometry.data_ptr<std::int32_t>();
   const std::int64_t stride = ds_.image_bytes();
+  std::vector<std::uint8_t> buffer(static_cast<std::size_t>(ds_.in_memory() ? 0 : stride));
   for (std::int64_t i = 0; i < count; ++i) {
     const std::int64_t id = ids[i];
     const Geometry g = draw_geometry(options_.transform, options_.seed, static_cast<std::uint64_t>(epoch),
                                      static_cast<std::uint64_t>(id));
-    transform_.apply(ds_.image(id), g, img + i * stride);
+    transform_.apply(ds_.read_image(id, buffer.data()), g, img + i * stride);
     lab[i] = ds_.labels[static_cast<std::size_t>(id)];
     idx[i] = id;
     geo[3 * i] = g.offset_y;

@@ -9,9 +9,13 @@ using config::ConfigError;
 
 DatasetSpec parse_dataset_spec(config::JsonReader& r) {
   DatasetSpec s;
-  s.name = r.get_choice("name", s.name, {"mnist", "fashion-mnist", "cifar10", "cifar100", "synthetic"});
+  s.name = r.get_choice("name", s.name, {"mnist", "fashion-mnist", "cifar10", "cifar100", "imagenet", "synthetic"});
   s.path = r.get_string("path", s.name == "fashion-mnist" ? kDebianFashionMnist : "");
   if (s.name == "cifar100") s.labels = r.get_choice("labels", s.labels, {"fine", "coarse"});
+  if (s.name == "imagenet") {
+    s.image.image_size = r.get_int("image_size", s.image.image_size, 8, 1024);
+    s.image.resize = r.get_int("resize", s.image.resize, s.image.image_size, 4096);
+  }
   if (s.name == "synthetic") {
     auto& y = s.synthetic;
     y.train_size = r.get_int("train_size", y.train_size, 1, 10'000'000);
@@ -19,7 +23,7 @@ DatasetSpec parse_dataset_spec(config::JsonReader& r) {
     y.channels = r.get_int("channels", y.channels, 1, 64);
     y.height = r.get_int("height", y.height, 1, 4096);
     y.width = r.get_int("width", y.width, 1, 4096);
-    y.num_classes = r.get_int("classes", y.num_classes, 2, 256);
+    y.num_classes = r.get_int("classes", y.num_classes, 2, 100000);
     y.noise = r.get_double("noise", y.noise, 0.0, 10.0);
     y.seed = static_cast<std::uint64_t>(r.get_int("seed", 0, 0, INT64_MAX));
   } else if (s.path.empty()) {
@@ -57,6 +61,7 @@ nlohmann::json to_json(const DatasetSpec& s) {
     j["path"] = s.path;
   }
   if (s.name == "cifar100") j["labels"] = s.labels;
+  if (s.name == "imagenet") j.update({{"image_size", s.image.image_size}, {"resize", s.image.resize}});
   nlohmann::json sub{{"mode", s.subset.mode}};
   if (s.subset.mode != "none") sub.update({{"train", s.subset.train}, {"test", s.subset.test}});
   if (s.subset.mode == "per_class") sub["seed"] = s.subset.seed;
@@ -85,6 +90,8 @@ DatasetSplits load_dataset(const DatasetSpec& s) {
   } else if (s.name == "cifar100") {
     splits =
         load_cifar100_dir(s.path, s.labels == "coarse" ? Cifar100Labels::kCoarse : Cifar100Labels::kFine);
+  } else if (s.name == "imagenet") {
+    splits = load_image_folder_dir(s.path, s.image, s.name);
   } else {
     throw ConfigError("unknown dataset '" + s.name + "'");
   }

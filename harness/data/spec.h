@@ -8,6 +8,7 @@
 
 #include "harness/config/json_reader.h"
 #include "harness/data/dataset.h"
+#include "harness/data/image_folder.h"
 #include "harness/data/synthetic.h"
 
 namespace acm::data {
@@ -23,9 +24,10 @@ struct SubsetSpec {
 };
 
 struct DatasetSpec {
-  std::string name = "fashion-mnist";  // mnist | fashion-mnist | cifar10 | cifar100 | synthetic
+  std::string name = "fashion-mnist";  // mnist | fashion-mnist | cifar10 | cifar100 | imagenet | synthetic
   std::string path;                    // folder of the files; fashion-mnist defaults to Debian's
   std::string labels = "fine";         // cifar100 only: fine | coarse
+  ImageGeometry image;                 // imagenet only: image_size and resize (image_folder.h)
   SyntheticSpec synthetic;             // synthetic only
   SubsetSpec subset;
 };

@@ -70,7 +70,7 @@ DatasetSplits make_synthetic(const SyntheticSpec& s) {
   positive(s.height, "height");
   positive(s.width, "width");
   positive(s.num_classes, "classes");
-  if (s.num_classes > 256) throw std::invalid_argument("synthetic data: at most 256 classes");
+  if (s.num_classes > 100000) throw std::invalid_argument("synthetic data: at most 100000 classes");
   if (!(s.noise >= 0)) throw std::invalid_argument("synthetic data: noise must be >= 0");
   return {make_split(s, s.train_size, 0, "synthetic/train"), make_split(s, s.test_size, 1, "synthetic/test")};
 }

@@ -61,7 +61,7 @@ TEST(DatasetSpec, ErrorsNameThePathAndAllowedValues) {
       [] {
         parse({{"name", "imagenet21k"}});
       },
-      {"$.dataset.name", "one of mnist, fashion-mnist, cifar10, cifar100, synthetic", "\"imagenet21k\""});
+      {"$.dataset.name", "one of mnist, fashion-mnist, cifar10, cifar100, imagenet, synthetic", "\"imagenet21k\""});
   testing::expect_error<ConfigError>([] { parse({{"name", "cifar10"}}); }, {"$.dataset.path", "required"});
   testing::expect_error<ConfigError>(
       [] {

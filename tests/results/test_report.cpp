@@ -161,6 +161,28 @@ TEST(Report, MeansStdsAndGroupsByHand) {
   }
 }
 
+// Table 3's setting is per family (ResNet and DenseNet 100 epochs, EfficientNet 180), batch 64, lr 0.001; it
+// states no weight decay or init, so those do not decide.
+TEST(Report, ImageNetPaperValueByFamilyEpochs) {
+  TempDir tmp;
+  auto imagenet = [](const std::string& model, int epochs, int batch) {
+    json c = config("imagenet", model, "none", 0, epochs);
+    c["batch_size"] = batch;
+    c["optimizer"]["weight_decay"] = 1e-4;
+    c["model_options"]["init"] = "kaiming";
+    return c;
+  };
+  write_run(tmp.path(), "imagenet/resnet18/baseline/seed0", imagenet("resnet18", 100, 64), 70.0);
+  write_run(tmp.path(), "imagenet/efficientnet_b0/baseline/seed0", imagenet("efficientnet_b0", 180, 64), 71.0);
+  write_run(tmp.path(), "imagenet/efficientnet_b1/baseline/seed0", imagenet("efficientnet_b1", 100, 64), 72.0);
+  write_run(tmp.path(), "imagenet/densenet121/baseline/seed0", imagenet("densenet121", 100, 32), 73.0);
+  const json s = acm::results::summarize(tmp.path(), {});
+  EXPECT_DOUBLE_EQ(group(s, "imagenet", "resnet18", "baseline")["paper"].get<double>(), 73.54);
+  EXPECT_DOUBLE_EQ(group(s, "imagenet", "efficientnet_b0", "baseline")["paper"].get<double>(), 76.12);
+  EXPECT_EQ(group(s, "imagenet", "efficientnet_b1", "baseline")["paper"], nullptr);  // 100, not 180 epochs
+  EXPECT_EQ(group(s, "imagenet", "densenet121", "baseline")["paper"], nullptr);      // batch 32, not 64
+}
+
 TEST(Report, TableRowsColumnsBestGainAndAblation) {
   TempDir tmp;
   write_fixture(tmp.path());

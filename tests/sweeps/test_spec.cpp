@@ -134,6 +134,22 @@ TEST(SweepSpec, InputsAndTheirIdentity) {
   EXPECT_SPEC_ERROR(expand_sweep(spec, "t.json", o), "--input typo: the spec declares no such input");
 }
 
+// An ImageNet folder's identity is its listing: an added image changes every id, a broken layout is a spec
+// error naming the dataset path.
+TEST(SweepSpec, ImageFolderIdentityIsItsListing) {
+  acm::testing::TempDir tmp;
+  acm::testing::write_image_folder(tmp.file("in"), 2, 2, 1, 8, 8);
+  json spec = small_spec();
+  spec["base"]["dataset"] = {{"name", "imagenet"}, {"path", tmp.file("in")}, {"image_size", 8}, {"resize", 8}};
+  const auto a = expand_sweep(spec, "t.json", opts());
+  EXPECT_EQ(expand_sweep(spec, "t.json", opts()).runs[0].id, a.runs[0].id);
+  acm::testing::write_bytes(tmp.file("in/train/c001/extra.JPEG"), {0xFF, 0xD8, 0xFF});
+  const auto b = expand_sweep(spec, "t.json", opts());
+  EXPECT_NE(a.runs[0].id, b.runs[0].id);
+  acm::testing::remove_tree(tmp.file("in/val"));
+  EXPECT_SPEC_ERROR(expand_sweep(spec, "t.json", opts()), "$.dataset.path: " + tmp.file("in/val") + ": no such folder");
+}
+
 TEST(SweepSpec, ErrorsNameTheSpecAndPath) {
   json spec = small_spec();
   spec["axes"][2]["values"] = "5..1";
@@ -159,18 +175,24 @@ TEST(SweepSpec, ErrorsNameTheSpecAndPath) {
 TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
   acm::testing::TempDir tmp;
   acm::testing::make_dir(tmp.file("data"));
+  acm::testing::write_image_folder(tmp.file("imagenet"), 2, 1, 1, 8, 8);
   acm::results::write_text_atomic(tmp.file("extractor.pt"), "not read by the expansion, only hashed");
   const std::string specs = std::string(ACM_SOURCE_DIR) + "/sweeps/specs/";
   const std::vector<std::pair<std::string, std::size_t>> expected = {
-      {"quickstart.json", 11}, {"paper-cifar10.json", 48}, {"paper-cifar100.json", 48},
-      {"ablation-n-cifar10.json", 15 * 3}};
+      {"quickstart.json", 11},
+      {"paper-cifar10.json", 48},
+      {"paper-cifar100.json", 48},
+      {"paper-imagenet.json", 48},
+      {"ablation-n-cifar10.json", 15 * 3},
+      {"fashion-mnist-study.json", 3 * 4 + 14 * 2}};
   std::set<std::string> listed;
   for (const auto& [name, count] : expected) {
     listed.insert(name);
     auto o = opts();
     const json spec = json::parse(acm::results::read_text(specs + name));
     if (spec.contains("inputs")) {  // the paper specs: a data folder and an extractor file
-      o.inputs = {{"data", tmp.file("data")}, {"extractor", tmp.file("extractor.pt")}};
+      o.inputs = {{"data", tmp.file(name == "paper-imagenet.json" ? "imagenet" : "data")},
+                  {"extractor", tmp.file("extractor.pt")}};
     }
     const auto sw = acm::sweeps::load_sweep(specs + name, o);
     EXPECT_EQ(sw.runs.size(), count) << name;
