@@ -7,6 +7,7 @@
 // (grayscale and Adobe CMYK included), PNG through libpng (ImageNet's train split holds one PNG named .JPEG).
 // Every image becomes a fixed 3×S×S: its shorter side resized to `resize` (triangle filter, antialiased when
 // shrinking, as PIL's bilinear) and the centre S×S cropped — torchvision's Resize(resize) + CenterCrop(S).
+// A JPEG at least twice as large as needed is decoded at a reduced DCT scale (still >= 2·resize) first.
 // The loader's random crop and flip act on that (harness/data/transforms.h).
 #pragma once
 
