@@ -70,6 +70,16 @@ add_library(acm_nccl SHARED IMPORTED GLOBAL)
 set_target_properties(acm_nccl PROPERTIES IMPORTED_LOCATION "${ACM_NCCL_LIBRARY}"
                                           INTERFACE_INCLUDE_DIRECTORIES "${ACM_NCCL_INCLUDE_DIR}")
 add_library(acm::nccl ALIAS acm_nccl)
+# The CUDA runtime's headers for our CUDA/NCCL sources: the toolkit's that Torch's config found (the wheel's
+# include folder lacks crt/ and cannot stand alone). Torch's targets do not carry them, and a node whose toolkit
+# headers are not on the compiler's default path (most clusters) would otherwise not find cuda_runtime_api.h.
+if(CUDAToolkit_INCLUDE_DIRS)
+  list(GET CUDAToolkit_INCLUDE_DIRS 0 ACM_CUDA_INCLUDE_DIR)
+else()
+  find_path(ACM_CUDA_INCLUDE_DIR cuda_runtime_api.h PATHS /usr/local/cuda/include REQUIRED)
+endif()
+set_property(TARGET acm_nccl APPEND PROPERTY INTERFACE_INCLUDE_DIRECTORIES "${ACM_CUDA_INCLUDE_DIR}")
+message(STATUS "acm: CUDA headers ${ACM_CUDA_INCLUDE_DIR}")
 message(STATUS "acm: NCCL ${ACM_NCCL_LIBRARY}")
 
 find_package(MPI REQUIRED COMPONENTS C)
