@@ -2,6 +2,7 @@
 // rank runs every test; a failure on any rank fails the job. Only rank 0 prints.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/cuda.h>
 
 #include "harness/dist/communicator.h"
 #include "harness/dist/nccl_communicator.h"
@@ -84,6 +85,55 @@ TEST(NcclCommunicator, IsCompiledInAndRefusesWithoutAGpu) {
   World& w = World::init();
   acm::testing::expect_error<std::runtime_error>([&] { NcclCommunicator c(w); },
                                                  {"no CUDA GPU is usable on rank"});
+}
+
+// On a GPU node: the NCCL communicator on CUDA tensors gives the same sums, maxima and broadcasts as the MPI
+// one, in every dtype it takes, and its result is ordered after the work that wrote the tensor. One rank per
+// GPU (NCCL refuses two ranks on one device): at more ranks than GPUs the test is skipped.
+TEST(NcclCommunicator, CollectivesOnCudaEqualTheSumsOverRanks) {
+  World& w = World::init();
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (gpus == 0) GTEST_SKIP() << "no GPU: the NCCL path runs on GPU nodes (scripts/gpu-check)";
+  if (w.size() > gpus) GTEST_SKIP() << w.size() << " ranks on " << gpus << " GPU(s): NCCL needs one GPU per rank";
+  NcclCommunicator c(w);
+  EXPECT_EQ(c.device(), w.local_rank() % gpus);
+  EXPECT_EQ(c.size(), w.size());
+  EXPECT_EQ(c.backend(), "nccl");
+  const c10::Device gpu(c10::kCUDA, static_cast<c10::DeviceIndex>(c.device()));
+  for (auto dtype : {at::kFloat, at::kDouble, at::kHalf, at::kBFloat16, at::kLong, at::kInt, at::kByte}) {
+    for (std::int64_t n : {0, 1, 7, 65537, (1 << 20) + 3}) {
+      at::Tensor t = pattern(n, dtype, w.rank()).to(gpu);
+      at::Tensor want = at::zeros({n}, at::kLong);
+      for (int r = 0; r < w.size(); ++r) want += pattern(n, at::kLong, r);
+      c.all_reduce(t);
+      EXPECT_TRUE(at::equal(t.cpu(), want.to(dtype))) << c10::toString(dtype) << " n=" << n;
+    }
+  }
+  at::Tensor m = at::full({3}, static_cast<float>(w.rank()), at::TensorOptions().device(gpu));
+  c.all_reduce(m, ReduceOp::kMax);
+  EXPECT_TRUE(at::equal(m.cpu(), at::full({3}, static_cast<float>(w.size() - 1))));
+  for (int root = 0; root < w.size(); ++root) {
+    at::Tensor t = pattern(4099, at::kFloat, w.rank()).to(gpu);
+    c.broadcast(t, root);
+    EXPECT_TRUE(at::equal(t.cpu(), pattern(4099, at::kFloat, root))) << "root " << root;
+  }
+  // Stream order: the tensor is the output of a long matrix product still running when all_reduce is called;
+  // the sum must see its final value, and the next op on the compute stream must see the sum.
+  const at::Tensor a = at::full({2048, 2048}, 1.0f, at::TensorOptions().device(gpu));
+  for (int rep = 0; rep < 3; ++rep) {
+    // Every entry of a·a is 2048, of (a·a)·a / 2048 again 2048: times (rank + 1).
+    at::Tensor t = at::mm(a, a).mm(a).div_(2048.0f).mul_(static_cast<float>(w.rank() + 1));
+    c.all_reduce(t);
+    const double per_entry = t.sum().item<double>() / (2048.0 * 2048.0);
+    EXPECT_EQ(per_entry, 2048.0 * w.size() * (w.size() + 1) / 2) << "rep " << rep;
+  }
+  // What it cannot reduce, it names.
+  at::Tensor cpu = at::zeros({4});
+  acm::testing::expect_error<std::invalid_argument>([&] { c.all_reduce(cpu); },
+                                                    {"needs a contiguous CUDA tensor", "cpu"});
+  at::Tensor complex = at::zeros({4}, at::TensorOptions().dtype(at::kComplexFloat).device(gpu));
+  acm::testing::expect_error<std::invalid_argument>([&] { c.all_reduce(complex); },
+                                                    {"dtype ComplexFloat is not supported"});
 }
 
 }  // namespace

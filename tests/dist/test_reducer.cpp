@@ -8,6 +8,7 @@
 
 #include "harness/dist/agree.h"
 #include "harness/dist/communicator.h"
+#include "harness/dist/nccl_communicator.h"
 #include "harness/dist/reducer.h"
 #include "harness/dist/world.h"
 #include "models/norm.h"
@@ -111,6 +112,43 @@ TEST(Reducer, AveragedGradientsEqualTheGlobalBatchGradient) {
                            : "reduced (loss scaled) vs global-batch gradient");
     }
   }
+}
+
+// On a GPU node, the same with the model on CUDA and the buckets all-reduced by NCCL on its own stream while
+// backward runs (the communication thread sets the device itself). TF32 off, so that the CPU answer is the
+// reference to float32 rounding.
+TEST(Reducer, NcclOnCudaGivesTheGlobalBatchGradient) {
+  World& w = World::init();
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (gpus == 0) GTEST_SKIP() << "no GPU: the NCCL path runs on GPU nodes (scripts/gpu-check)";
+  if (w.size() > gpus) GTEST_SKIP() << w.size() << " ranks on " << gpus << " GPU(s): NCCL needs one GPU per rank";
+  at::globalContext().setAllowTF32CuDNN(false);
+  NcclCommunicator comm(w);
+  const c10::Device gpu(c10::kCUDA, static_cast<c10::DeviceIndex>(comm.device()));
+  const GlobalBatch b = global_batch(12, 3, 16, 5);
+  auto ref = tiny_resnet(models::Norm::kGroup, 7);
+  nn::functional::cross_entropy(ref->forward(b.x), b.y).backward();
+  const std::vector<at::Tensor> want = grads(*ref);
+
+  auto [x, y] = local_part(b, w);
+  x = x.to(gpu);
+  y = y.to(gpu);
+  auto model = tiny_resnet(models::Norm::kGroup, 7);
+  model->to(gpu);
+  Reducer r(model->parameters(), comm, {32 << 10, 4 << 10, /*average=*/false});
+  ASSERT_GE(r.bucket_count(), 3);
+  for (int step = 0; step < 2; ++step) {
+    for (auto& p : model->parameters()) p.mutable_grad().zero_();
+    (nn::functional::cross_entropy(model->forward(x), y) * (1.0 / w.size())).backward();
+    r.finish();
+    std::vector<at::Tensor> got;
+    for (const at::Tensor& g : grads(*model)) {
+      EXPECT_TRUE(g.is_cuda());
+      got.push_back(g.cpu());
+    }
+    expect_close(got, want, 1e-4, "NCCL-reduced (CUDA) vs global-batch gradient (CPU)");
+  }
+  at::globalContext().setAllowTF32CuDNN(true);
 }
 
 // Overlap is real: the communication thread starts bucket 0's all-reduce while backward is still producing
