@@ -9,6 +9,9 @@ Python side is idiomatic: a Dataset with per-sample transforms, a DataLoader wit
 images/s, and the last line is the median ratio harness / PyTorch (goal >= 0.97).
 
     .venv/bin/python benchmarks/bench_train_vs_pytorch.py --harness build/bin/harness --reps 3
+
+On a GPU (--device cuda) the Python side pins its batches and copies them without blocking, as a tuned
+PyTorch script would; both sides keep PyTorch's default cuDNN settings (TF32 convolutions, no autotuning).
 """
 import argparse
 import gzip
@@ -40,6 +43,8 @@ def python_worker(args):
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    device = torch.device(args.device)
+    cuda = device.type == "cuda"
     images = torch.from_numpy(read_idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))[: args.images].copy())
     labels = torch.from_numpy(read_idx(os.path.join(args.data, "train-labels-idx1-ubyte.gz"))[: args.images].astype("int64"))
     x = images.unsqueeze(1).float().div_(255)
@@ -56,7 +61,7 @@ def python_worker(args):
             return img, labels[i]
 
     loader = torch.utils.data.DataLoader(FashionMnist(), batch_size=args.batch, shuffle=True, drop_last=True,
-                                         num_workers=1)
+                                         num_workers=1, pin_memory=cuda)
     w = args.width
     model = ResNet(BasicBlock, [2, 2, 2, 2], num_classes=10)
     model.inplanes = w
@@ -68,17 +73,21 @@ def python_worker(args):
     model.layer3 = model._make_layer(BasicBlock, 4 * w, 2, stride=2)
     model.layer4 = model._make_layer(BasicBlock, 8 * w, 2, stride=2)
     model.fc = nn.Linear(8 * w, 10)
+    model.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=len(loader))
     model.train()
     seen, start = 0, time.perf_counter()
     for xb, yb in loader:
+        xb, yb = xb.to(device, non_blocking=cuda), yb.to(device, non_blocking=cuda)
         opt.zero_grad()
         loss = nn.functional.cross_entropy(model(xb), yb)
         loss.backward()
         opt.step()
         sched.step()
         seen += len(yb)
+    if cuda:
+        torch.cuda.synchronize()
     print(json.dumps({"images_per_s": seen / (time.perf_counter() - start), "loss": loss.item()}))
 
 
@@ -88,7 +97,8 @@ def harness_run(args, out):
                     "--set", "model=resnet18", "--set", f"model_options.width={args.width}",
                     "--set", "epochs=1", "--set", f"batch_size={args.batch}", "--set", "augment.crop_padding=0",
                     "--set", f"threads={args.threads}", "--set", "loader_threads=1",
-                    "--set", f"channels_last={'true' if args.channels_last else 'false'}"], check=True)
+                    "--set", f"channels_last={'true' if args.channels_last else 'false'}",
+                    "--set", f"device={args.device}", "--set", f"dataset.path={args.data}"], check=True)
     with open(os.path.join(out, "result.json")) as f:
         r = json.load(f)
     e = r["epochs"][0]
@@ -105,6 +115,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (both sides)")
     ap.add_argument("--channels-last", action="store_true", help="harness side in channels_last")
     ap.add_argument("--python-worker", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -112,11 +123,12 @@ def main():
         return python_worker(args)
 
     print(f"# {args.images} Fashion-MNIST images, batch {args.batch}, ResNet-18 width {args.width} (CIFAR stem), "
-          f"{args.threads} threads, harness channels_last={args.channels_last}")
+          f"{args.threads} threads, harness channels_last={args.channels_last}, device {args.device}")
     print(f"# {'rep':>3} {'harness img/s':>14} {'data share':>10} {'pytorch img/s':>14} {'ratio':>7}")
     ratios = []
     worker = [sys.executable, __file__, "--python-worker", "--data", args.data, "--images", str(args.images),
-              "--batch", str(args.batch), "--threads", str(args.threads), "--width", str(args.width)]
+              "--batch", str(args.batch), "--threads", str(args.threads), "--width", str(args.width),
+              "--device", args.device]
     for rep in range(args.reps):
         with tempfile.TemporaryDirectory() as tmp:
             ours, data_share = harness_run(args, os.path.join(tmp, "run"))
