@@ -162,6 +162,14 @@ void write_image_folder(const std::string& root, int classes, int train_per_clas
   }
 }
 
+void read_binary_flags(int argc, char** argv, std::string* harness, std::string* mpirun) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--harness=", 0) == 0) *harness = a.substr(10);
+    if (a.rfind("--mpirun=", 0) == 0) *mpirun = a.substr(9);
+  }
+}
+
 int run_command(const std::string& command, std::string* output) {
   FILE* p = ::popen((command + " 2>&1").c_str(), "r");
   if (!p) return -1;

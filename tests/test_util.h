@@ -48,6 +48,9 @@ Bytes jpeg_bytes(const Bytes& pixels, int width, int height, int channels, int q
 void write_image_folder(const std::string& root, int classes, int train_per_class, int val_per_class, int width,
                         int height);
 
+// Reads --harness=PATH and --mpirun=PATH, which ctest passes to the tests that launch the real binary.
+void read_binary_flags(int argc, char** argv, std::string* harness, std::string* mpirun);
+
 // Runs a shell command; returns its exit status and captures stdout+stderr in `output`.
 int run_command(const std::string& command, std::string* output);
 

@@ -295,10 +295,6 @@ TEST(DistTrain, ACorruptImageEndsTheJobNamingTheFile) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a.rfind("--harness=", 0) == 0) acm::g_harness = a.substr(10);
-    if (a.rfind("--mpirun=", 0) == 0) acm::g_mpirun = a.substr(9);
-  }
+  acm::testing::read_binary_flags(argc, argv, &acm::g_harness, &acm::g_mpirun);
   return RUN_ALL_TESTS();
 }

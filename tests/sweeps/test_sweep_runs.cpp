@@ -453,11 +453,7 @@ TEST(Sweep, EveryShippedSpecPassesItsCheck) {
 
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a.rfind("--harness=", 0) == 0) acm::g_harness = a.substr(10);
-    if (a.rfind("--mpirun=", 0) == 0) acm::g_mpirun = a.substr(9);
-  }
+  acm::testing::read_binary_flags(argc, argv, &acm::g_harness, &acm::g_mpirun);
   if ((acm::g_harness.empty() || acm::g_mpirun.empty()) && !::testing::GTEST_FLAG(list_tests)) {
     std::fprintf(stderr, "run with --harness=PATH --mpirun=PATH (ctest passes them)\n");
     return 2;
