@@ -54,7 +54,37 @@ std::vector<std::string> gain_labels(const json& table) {
 }
 
 std::string gain_text(const json& g) {
-  return fmt("%+.2f", g["difference"].get<double>()) + " (p " + fmt_p(g["p"]) + ")";
+  if (g["p"].is_null()) return fmt("%+.2f", g["difference"].get<double>());
+  return fmt("%+.2f", g["difference"].get<double>()) + " (p " + fmt_p(g["p"]) + ", Holm " +
+         fmt_p(g["p_holm"]) + ")";
+}
+
+std::string ci_text(const json& ci) {
+  if (ci.is_null()) return "n/a";
+  return "[" + fmt("%.2f", ci[0].get<double>()) + ", " + fmt("%.2f", ci[1].get<double>()) + "]";
+}
+
+std::string signed_ci_text(const json& ci) {
+  if (ci.is_null()) return "n/a";
+  return "[" + fmt("%+.2f", ci[0].get<double>()) + ", " + fmt("%+.2f", ci[1].get<double>()) + "]";
+}
+
+std::string counted_text(const json& s) {
+  const std::string n = std::to_string(s["runs_completed"].get<int>());
+  std::string text;
+  if (s["plan"].is_null()) {
+    text =
+        "No sweep plan (sweep.json) in the folder: every result.json under it is a candidate. Runs "
+        "counted: " +
+        n + ".";
+  } else {
+    text = "Runs counted: " + n + " of the " + std::to_string(s["plan"]["runs"].get<int>()) +
+           " planned by sweep '" + s["plan"]["name"].get<std::string>() + "' (sweep.json).";
+  }
+  if (!s["not_counted"].empty()) {
+    text += " Not counted: " + std::to_string(s["not_counted"].size()) + " (listed below, with the reason).";
+  }
+  return text + "\n\n";
 }
 
 std::string latex_escape(const std::string& s) {
@@ -63,6 +93,7 @@ std::string latex_escape(const std::string& s) {
     if (ch == '_' || ch == '%' || ch == '&' || ch == '#') out += '\\';
     out += ch;
   }
+  for (std::size_t p; (p = out.find("−")) != std::string::npos;) out.replace(p, 3, "$-$");  // minus sign
   return out;
 }
 
@@ -76,7 +107,7 @@ std::string csv_field(const std::string& s) {
 }  // namespace
 
 std::string render_markdown(const json& s) {
-  std::string md;
+  std::string md = counted_text(s);
   for (const auto& t : s["tables"]) {
     const bool paper = any_paper(t);
     const auto gains = gain_labels(t);
@@ -88,12 +119,12 @@ std::string render_markdown(const json& s) {
       rule += " ---: |";
     }
     for (const auto& g : gains) {
-      md += " " + g + " − cutmix |";
+      md += " " + g + " |";
       rule += " ---: |";
     }
     md += "\n" + rule + "\n";
     for (const auto& row : t["rows"]) {
-      md += "| " + row["model"].get<std::string>() + " |";
+      md += "| " + row["label"].get<std::string>() + " |";
       for (const auto& col : t["columns"]) {
         const std::string label = col["label"];
         if (!row["cells"].contains(label)) {
@@ -113,31 +144,59 @@ std::string render_markdown(const json& s) {
       }
       md += "\n";
     }
-    md += "\nBold: the best mean in the row.";
-    if (!gains.empty()) md += " Gain columns: difference of means and Welch's t-test p-value.";
+    md +=
+        "\nBold: the best mean in the row. A row's columns share every setting but the method's own; rows "
+        "that "
+        "differ in anything else are labelled with it and never compared.";
+    if (!gains.empty()) {
+      md +=
+          " Gain columns: difference of means; p: Welch's t-test; Holm: p adjusted over the table's "
+          "comparisons.";
+    }
     if (paper) md += " [paper X]: Walawalkar et al.'s published top-1, shown where the setting matches theirs.";
     md += "\n\n";
   }
+  if (!s["groups"].empty()) {
+    md += "### Groups: mean with its " + fmt("%g", 100 * s["confidence"].get<double>()) +
+          " % confidence interval (Student's t over seeds)\n\n"
+          "| data set | row | method | seeds | mean ± std | 95 % CI of the mean |\n| --- | --- | --- | --- | "
+          "---: | ---: |\n";
+    for (const auto& g : s["groups"]) {
+      std::string seeds;
+      for (const auto& v : g["seeds"]) seeds += (seeds.empty() ? "" : ", ") + v.dump();
+      md += "| " + g["dataset"].get<std::string>() + " | " + g["row"].get<std::string>() + " | " +
+            g["column"].get<std::string>() + " | " + seeds + " | " + cell_text(g) + " | " +
+            ci_text(g["ci95"]) + " |\n";
+    }
+    md += "\n";
+  }
   if (!s["comparisons"].empty()) {
-    md += "### Differences between methods (Welch's t-test over seeds)\n\n"
-          "| data set | model | A | B | A − B | t | df | p | beyond the seed spread (p < " +
-          fmt("%g", s["alpha"].get<double>()) + ") |\n| --- | --- | --- | --- | ---: | ---: | ---: | ---: | --- |\n";
+    md +=
+        "### Differences between methods (Welch's t-test over seeds; Holm's adjustment per table)\n\n"
+        "| data set | row | A | B | A − B | 95 % CI | t | df | p | p (Holm) | beyond the seed spread (Holm p "
+        "< " +
+        fmt("%g", s["alpha"].get<double>()) +
+        ") |\n| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
     for (const auto& c : s["comparisons"]) {
-      md += "| " + c["dataset"].get<std::string>() + " | " + c["model"].get<std::string>() + " | " +
+      md += "| " + c["dataset"].get<std::string>() + " | " + c["row"].get<std::string>() + " | " +
             c["a"].get<std::string>() + " | " + c["b"].get<std::string>() + " | " +
-            fmt("%+.2f", c["difference"].get<double>()) + " | " +
+            fmt("%+.2f", c["difference"].get<double>()) + " | " + signed_ci_text(c["ci95"]) + " | " +
             (c["t"].is_null() ? std::string("n/a") : fmt("%.2f", c["t"].get<double>())) + " | " +
             (c["df"].is_null() ? std::string("n/a") : fmt("%.1f", c["df"].get<double>())) + " | " +
-            fmt_p(c["p"]) + " | " + (c["beyond_seed_spread"].get<bool>() ? "yes" : "no") + " |\n";
+            fmt_p(c["p"]) + " | " + fmt_p(c["p_holm"]) + " | " +
+            (c["beyond_seed_spread"].get<bool>() ? "yes" : "no") + " |\n";
     }
     md += "\n";
   }
   for (const auto& a : s["ablations"]) {
-    md += "### Ablation: " + a["method"].get<std::string>() + a["setting"].get<std::string>() +
-          " against N on " + a["dataset"].get<std::string>() + " / " + a["model"].get<std::string>() +
+    md += "### Ablation: " + a["column"].get<std::string>() + " against N on " +
+          a["dataset"].get<std::string>() + " / " + a["row"].get<std::string>() +
           " (the paper's N = " + std::to_string(s["paper_n"].get<int>()) + ")\n\n| N | " +
-          s["metric_title"].get<std::string>() + " |\n| ---: | ---: |\n";
-    for (const auto& p : a["points"]) md += "| " + std::to_string(p["n"].get<int>()) + " | " + cell_text(p) + " |\n";
+          s["metric_title"].get<std::string>() + " | 95 % CI |\n| ---: | ---: | ---: |\n";
+    for (const auto& p : a["points"]) {
+      md += "| " + std::to_string(p["n"].get<int>()) + " | " + cell_text(p) + " | " + ci_text(p["ci95"]) +
+            " |\n";
+    }
     md += "\n";
   }
   if (!s["failed"].empty()) {
@@ -151,6 +210,13 @@ std::string render_markdown(const json& s) {
     md += "### Incomplete runs (not averaged in)\n\n";
     for (const auto& f : s["incomplete"]) {
       md += "- `" + f["folder"].get<std::string>() + "`: " + f["state"].get<std::string>() + "\n";
+    }
+    md += "\n";
+  }
+  if (!s["not_counted"].empty()) {
+    md += "### Not counted\n\n";
+    for (const auto& f : s["not_counted"]) {
+      md += "- `" + f["folder"].get<std::string>() + "`: " + f["reason"].get<std::string>() + "\n";
     }
     md += "\n";
   }
@@ -169,36 +235,45 @@ std::string render_csv(const json& s) {
       if (std::find(gains.begin(), gains.end(), g) == gains.end()) gains.push_back(g);
     }
   }
-  std::string csv = "dataset,model,metric";
+  auto number = [](const json& v, const char* format) {
+    return v.is_null() ? std::string() : fmt(format, v.get<double>());
+  };
+  std::string csv = "dataset,model,row,metric";
   for (const auto& l : labels) {
-    csv += "," + csv_field(l + " mean") + "," + csv_field(l + " std") + "," + csv_field(l + " seeds") + "," +
-           csv_field(l + " paper");
+    for (const char* part : {" mean", " std", " seeds", " ci95 low", " ci95 high", " paper"})
+      csv += "," + csv_field(l + part);
   }
-  for (const auto& g : gains) csv += "," + csv_field(g + " - cutmix") + "," + csv_field(g + " - cutmix p");
+  for (const auto& g : gains) {
+    for (const char* part : {"", " ci95 low", " ci95 high", " p", " p holm"})
+      csv += "," + csv_field(g + part);
+  }
   csv += ",best\n";
   for (const auto& t : s["tables"]) {
     for (const auto& row : t["rows"]) {
-      csv += csv_field(t["dataset"]) + "," + csv_field(row["model"]) + "," + s["metric_field"].get<std::string>();
+      csv += csv_field(t["dataset"]) + "," + csv_field(row["model"]) + "," + csv_field(row["label"]) + "," +
+             s["metric_field"].get<std::string>();
       std::string best;
       for (const auto& l : labels) {
         if (!row["cells"].contains(l)) {
-          csv += ",,,,";
+          csv += ",,,,,,";
           continue;
         }
         const json& c = row["cells"][l];
-        csv += "," + fmt("%.4f", c["mean"].get<double>()) + "," +
-               (c["std"].is_null() ? std::string() : fmt("%.4f", c["std"].get<double>())) + "," +
-               std::to_string(c["count"].get<int>()) + "," +
-               (c["paper"].is_null() ? std::string() : fmt("%.2f", c["paper"].get<double>()));
+        const json ci = c["ci95"];
+        csv += "," + fmt("%.4f", c["mean"].get<double>()) + "," + number(c["std"], "%.4f") + "," +
+               std::to_string(c["count"].get<int>()) + "," + number(ci.is_null() ? ci : ci[0], "%.4f") + "," +
+               number(ci.is_null() ? ci : ci[1], "%.4f") + "," + number(c["paper"], "%.2f");
         if (c["best"].get<bool>()) best += (best.empty() ? "" : ";") + l;
       }
       for (const auto& g : gains) {
         if (row.contains("gain_over_cutmix") && row["gain_over_cutmix"].contains(g)) {
           const json& v = row["gain_over_cutmix"][g];
+          const json ci = v["ci95"];
           csv += "," + fmt("%.4f", v["difference"].get<double>()) + "," +
-                 (v["p"].is_null() ? std::string() : fmt("%.6g", v["p"].get<double>()));
+                 number(ci.is_null() ? ci : ci[0], "%.4f") + "," + number(ci.is_null() ? ci : ci[1], "%.4f") +
+                 "," + number(v["p"], "%.6g") + "," + number(v["p_holm"], "%.6g");
         } else {
-          csv += ",,";
+          csv += ",,,,,";
         }
       }
       csv += "," + csv_field(best) + "\n";
@@ -216,10 +291,10 @@ std::string render_latex(const json& s) {
            ", mean $\\pm$ std over seeds; best per row in bold\n\\begin{tabular}{l" + std::string(ncols, 'r') +
            "}\n\\toprule\nModel";
     for (const auto& c : t["columns"]) tex += " & " + latex_escape(c["label"]);
-    for (const auto& g : gains) tex += " & " + latex_escape(g) + " $-$ cutmix";
+    for (const auto& g : gains) tex += " & " + latex_escape(g);
     tex += " \\\\\n\\midrule\n";
     for (const auto& row : t["rows"]) {
-      tex += latex_escape(row["model"]);
+      tex += latex_escape(row["label"]);
       for (const auto& col : t["columns"]) {
         const std::string label = col["label"];
         if (!row["cells"].contains(label)) {
@@ -325,7 +400,8 @@ std::string render_ablation_svg(const json& s) {
     svg += "<line x1=\"" + f1(L + pw + 14) + "\" y1=\"" + f1(ly) + "\" x2=\"" + f1(L + pw + 38) + "\" y2=\"" +
            f1(ly) + "\" stroke=\"" + colour + "\" stroke-width=\"2\"/>\n<text x=\"" + f1(L + pw + 44) +
            "\" y=\"" + f1(ly + 4) + "\">" + a["dataset"].get<std::string>() + " / " +
-           a["model"].get<std::string>() + a["setting"].get<std::string>() + "</text>\n";
+           a["row"].get<std::string>() +
+           (a["column"] == a["method"] ? std::string() : " " + a["column"].get<std::string>()) + "</text>\n";
     ++k;
   }
   svg += "<text x=\"" + f1(L + pw + 14) + "\" y=\"" + f1(T + 10 + 20 * k + 8) +

@@ -9,7 +9,7 @@
 
 namespace acm::results {
 
-inline constexpr int kSummarySchemaVersion = 1;
+inline constexpr int kSummarySchemaVersion = 2;
 
 struct ReportOptions {
   std::string metric = "best";  // best | last | median5: which test top-1 of each run is averaged
@@ -22,12 +22,18 @@ struct ReportOptions {
 std::string metric_field(const std::string& metric);
 std::string metric_title(const std::string& metric);
 
-// Reads every result.json under `dir` (and the sweep's plan in dir/sweep.json, if any) and aggregates:
-//   groups       one per (dataset, model, method, parameters, rest of the config): mean ± std over seeds
-//   tables       per data set: rows models, columns methods (the paper's Tables 1–3), best per row marked
-//   comparisons  every pair of methods in a row with ≥ 2 seeds each: Welch's t-test
-//   ablations    accuracy against N where a method was run at several N
-//   failed, incomplete   listed with their error or state, never averaged in
+// Reads the results under `dir` and aggregates them by the rule of results/identity.h:
+//   plan         dir/sweep.json, when there is one: only its runs (their folder holding their run id) count
+//   groups       one per experiment (every field but the seed and execution fields equal; a seed counts
+//                once): mean, sample std, 95 % confidence interval of the mean (Student's t)
+//   tables       per data set: rows settings (model, and the fields that differ, named), columns methods
+//                (the paper's Tables 1–3), best per row marked
+//   comparisons  every pair of columns in a row with ≥ 2 seeds each: difference with its 95 % CI, Welch's
+//                t-test, and its p adjusted (Holm) over the comparisons of the table
+//   ablations    accuracy against N where a method was run at several N, all else equal
+//   failed, incomplete   the plan's runs that failed or have not finished, never averaged in
+//   not_counted  results that are not the plan's (moved aside, another plan's) or repeat a counted seed, with
+//                the reason
 nlohmann::json summarize(const std::string& dir, const ReportOptions& options);
 
 // The paper's Tables 1–3 (top-1 %) and settings, compiled into the program.

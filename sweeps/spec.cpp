@@ -15,6 +15,7 @@
 #include "harness/data/spec.h"
 #include "harness/train/config.h"
 #include "results/files.h"
+#include "results/identity.h"
 
 namespace acm::sweeps {
 
@@ -189,6 +190,31 @@ void expand(std::vector<const Axis*> queue, std::size_t k, Partial p, std::vecto
   }
 }
 
+// The roles (results/identity.h) of the config fields an axis sets: a path axis its path, a labelled axis
+// every leaf of its values' `set`.
+std::set<results::Role> axis_roles(const Axis& a) {
+  std::set<results::Role> roles;
+  if (!a.path.empty()) {
+    std::string pointer = "/" + a.path;
+    std::replace(pointer.begin(), pointer.end(), '.', '/');
+    roles.insert(results::role_of(pointer));
+    return roles;
+  }
+  for (const auto& v : a.values) {
+    const json flat = v.set.flatten();
+    for (const auto& [pointer, value] : flat.items()) roles.insert(results::role_of(pointer));
+  }
+  return roles;
+}
+
+// Every axis, sub-axes included, by name.
+void index_axes(const std::vector<Axis>& axes, std::map<std::string, const Axis*>& out) {
+  for (const auto& a : axes) {
+    out[a.name] = &a;
+    for (const auto& v : a.values) index_axes(v.axes, out);
+  }
+}
+
 json coords_object(const std::vector<std::pair<std::string, json>>& coords) {
   json o = json::object();
   for (const auto& [k, v] : coords) o[k] = v;
@@ -314,6 +340,50 @@ json input_identity(const json& c) {
   return id;
 }
 
+namespace {
+
+// Two planned runs that the report would count as one experiment and one seed (results/identity.h): the
+// second would only repeat the first (e.g. an axis over threads). A spec error that names what differs.
+void reject_repeated_runs(const Sweep& sw, const std::string& where) {
+  std::vector<results::Identity> ids(sw.runs.size());
+  auto identity = [&](std::size_t i) {
+    const auto& r = sw.runs[i];
+    std::string extractor;
+    if (r.extractor_from) {
+      const auto& dep = sw.runs[*r.extractor_from];
+      extractor = results::extractor_from_run(results::identify(dep.config, sw.ranks_per_run, ""),
+                                              r.config.value("seed", 0LL));
+    } else if (r.config["mix"].value("method", "") == "attentive_cutmix") {
+      extractor = results::extractor_from_file(input_identity(r.config)["extractor"].dump());
+    }
+    return results::identify(r.config, sw.ranks_per_run, extractor);
+  };
+  std::map<std::string, std::size_t> seen;
+  for (std::size_t i = 0; i < sw.runs.size(); ++i) {
+    ids[i] = identity(i);
+    const auto [it, fresh] = seen.emplace(ids[i].key() + "\nseed " + std::to_string(ids[i].seed), i);
+    if (fresh) continue;
+    const auto& a = sw.runs[it->second];
+    const auto& b = sw.runs[i];
+    const json fa = a.config.flatten(), fb = b.config.flatten();
+    std::string differ;
+    for (const auto& [pointer, value] : fb.items()) {
+      if (!fa.contains(pointer) || fa[pointer] != value)
+        differ += (differ.empty() ? "" : ", ") + pointer.substr(1);
+    }
+    throw ConfigError(
+        where + ": runs " + a.folder + " and " + b.folder + " are one experiment with one seed" +
+        (differ.empty() ? std::string()
+                        : " (they differ only in " + differ +
+                              ", which does not "
+                              "change what is computed)") +
+        ": the second would repeat the first and the report would count it once. Drop the axis, "
+        "or set such fields per job with --set (docs/grouping.md)");
+  }
+}
+
+}  // namespace
+
 Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptions& options) {
   g_listing_cache.clear();
   Sweep sw;
@@ -384,6 +454,8 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
   }
   if (kept.empty()) throw ConfigError(where + ": the axes and filters leave no run");
 
+  std::map<std::string, const Axis*> all_axes;
+  index_axes(axes, all_axes);
   std::map<std::string, std::size_t> by_folder;
   for (auto& p : kept) {
     PlannedRun run;
@@ -394,9 +466,8 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
     const std::string what = where + " (run " + run.labels.dump() + ")";
     run.config = train::to_json(train::parse_run_config(p.config, what));
     const json& c = run.config;
-    // Folder: data set / model / method[-param...] / [other axes-]seedS.
-    std::set<std::string> method_children;
-    for (const auto& n : p.children["method"]) method_children.insert(n);
+    // Folder: data set / model / method[-param...] / [other axes-]seedS. The method part carries the axes
+    // that set only the method's own fields (results/identity.h), the rest the axes that change the setting.
     std::string dataset = run.labels.contains("dataset") ? part(run.labels["dataset"]) : part(c["dataset"]["name"]);
     std::string model = run.labels.contains("model") ? part(run.labels["model"]) : part(c["model"]);
     std::string method = run.labels.contains("method")
@@ -405,13 +476,12 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
     std::string rest;
     for (const auto& [name, value] : p.coords) {
       if (name == "dataset" || name == "model" || name == "method" || name == "seed") continue;
-      if (method_children.count(name)) {
+      const Axis& axis = *all_axes.at(name);
+      const std::set<results::Role> roles = axis_roles(axis);
+      if (roles.size() == 1 && *roles.begin() == results::Role::kMethod) {
         method += "-" + name + part(value);
       } else {
-        const bool labelled = std::any_of(axes.begin(), axes.end(), [&](const Axis& a) {
-          return a.name == name && a.path.empty();
-        });
-        rest += (labelled ? part(value) : name + part(value)) + "-";
+        rest += (axis.path.empty() ? part(value) : name + part(value)) + "-";
       }
     }
     run.folder = dataset + "/" + model + "/" + method + "/" + rest + "seed" + part(c["seed"]);
@@ -466,6 +536,7 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
     c["mix"]["extractor"]["path"] = "run:" + sw.runs[*run.extractor_from].id;
     run.id = train::config_hash({{"config", c}, {"inputs", input_identity(c)}, {"ranks_per_run", sw.ranks_per_run}});
   }
+  reject_repeated_runs(sw, where);
   return sw;
 }
 

@@ -2,17 +2,21 @@
 // scipy, and the rendered tables and plot against expected files (tests/results/expected).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "acm/config.h"
 #include "results/files.h"
+#include "results/identity.h"
 #include "results/render.h"
 #include "results/stats.h"
 #include "results/summary.h"
-#include "acm/config.h"
 #include "tests/test_util.h"
 
 namespace {
@@ -37,13 +41,24 @@ json config(const std::string& dataset, const std::string& model, const std::str
           {"threads", 2}};
 }
 
-void write_run(const std::string& root, const std::string& folder, const json& cfg, double best, double last = -1) {
+// A completed result as the trainer writes it (the fields the report reads), `extra` merged in.
+void write_run(const std::string& root, const std::string& folder, const json& cfg, double best,
+               double last = -1, const json& extra = json::object()) {
   acm::results::make_dirs(root + "/" + folder);
-  const json r = {{"status", "completed"},
-                  {"config", cfg},
-                  {"final", {{"best_test_top1", best}, {"last_test_top1", last < 0 ? best - 0.5 : last},
-                             {"median5_test_top1", best - 1}}}};
+  json r = {{"status", "completed"},
+            {"config", cfg},
+            {"distributed", {{"world_size", 1}}},
+            {"final",
+             {{"best_test_top1", best},
+              {"last_test_top1", last < 0 ? best - 0.5 : last},
+              {"median5_test_top1", best - 1}}}};
+  r.update(extra);
   acm::results::write_text_atomic(root + "/" + folder + "/result.json", r.dump());
+}
+
+// An Attentive CutMix run whose extractor a sweep made per seed: the baseline run of its seed.
+json per_seed_extractor(const std::string& baseline_folder) {
+  return {{"sweep", {{"extractor_from", baseline_folder}}}};
 }
 
 // The fixture: CIFAR-10 with the paper's setting (ResNet-18: four methods, three seeds, and Attentive CutMix
@@ -63,7 +78,8 @@ void write_fixture(const std::string& root) {
   for (const auto& [n, values] : ablation) {
     for (std::size_t s = 0; s < values.size(); ++s) {
       write_run(root, "cifar10/resnet18/attentive_cutmix-n" + std::to_string(n) + "/seed" + std::to_string(s),
-                config("cifar10", "resnet18", "attentive_cutmix", static_cast<int>(s), 80, n), values[s]);
+                config("cifar10", "resnet18", "attentive_cutmix", static_cast<int>(s), 80, n), values[s], -1,
+                per_seed_extractor("cifar10/resnet18/baseline/seed" + std::to_string(s)));
     }
   }
   write_run(root, "cifar10/resnet34/baseline/seed0", config("cifar10", "resnet34", "none", 0, 10), 70.0);
@@ -104,29 +120,80 @@ TEST(Stats, IncompleteBetaKnownValues) {
   EXPECT_NEAR(acm::results::student_t_two_sided_p(2.0, 1), 0.29516723530086, 1e-12);  // 1 - 2 atan(2)/π
 }
 
-TEST(Stats, WelchMatchesScipy) {
+TEST(Stats, HolmByHand) {
+  // Sorted 0.01, 0.02, 0.04 over m = 3: 0.03, 0.04, max(0.04, 0.04) — back in input order; NaN stays out.
+  const auto h = acm::results::holm_adjust({0.04, 0.01, std::nan(""), 0.02});
+  EXPECT_NEAR(h[0], 0.04, 1e-15);
+  EXPECT_NEAR(h[1], 0.03, 1e-15);
+  EXPECT_TRUE(std::isnan(h[2]));
+  EXPECT_NEAR(h[3], 0.04, 1e-15);
+  // The step-down maximum: a later p that would fall below an earlier adjusted one is raised to it.
+  const auto m = acm::results::holm_adjust({0.02, 0.021, 0.9});
+  EXPECT_NEAR(m[0], 0.06, 1e-15);
+  EXPECT_NEAR(m[1], 0.06, 1e-15);  // 2 · 0.021 = 0.042 < 0.06
+  EXPECT_NEAR(m[2], 0.9, 1e-15);
+  EXPECT_NEAR(acm::results::student_t_quantile(0.975, 1), 12.706204736174698, 1e-9);  // tan(0.475 π)
+}
+
+// Every figure a report cites, against scipy (Welch's t, df, p and the CI of the difference; the CI of a
+// mean; t quantiles) and statsmodels (Holm), to 1e-9.
+TEST(Stats, MatchScipyAndStatsmodels) {
   const std::vector<std::pair<std::vector<double>, std::vector<double>>> samples = {
-      {{89.0, 89.4, 88.8}, {88.1, 87.7, 88.3}},
-      {{84.0, 85.0, 86.5}, {87.0, 88.0, 88.6}},
-      {{70.0, 71.0}, {90.1, 90.2, 90.9, 91.4, 89.0}},
-      {{1.0, 2.0, 3.0, 4.0}, {1.5, 2.5}},
-      {{50.0, 50.1}, {50.0, 50.1}}};
-  json input = json::array();
-  for (const auto& [a, b] : samples) input.push_back({a, b});
+      {{89.0, 89.4, 88.8}, {88.1, 87.7, 88.3}},       {{84.0, 85.0, 86.5}, {87.0, 88.0, 88.6}},
+      {{70.0, 71.0}, {90.1, 90.2, 90.9, 91.4, 89.0}}, {{1.0, 2.0, 3.0, 4.0}, {1.5, 2.5}},
+      {{85.09, 84.3, 85.9}, {87.04, 86.5, 87.6}},     {{50.0, 50.1}, {50.0, 50.1}}};
+  const std::vector<std::vector<double>> means = {{84.0, 85.0, 86.5},
+                                                  {70.0, 71.0},
+                                                  {90.1, 90.2, 90.9, 91.4, 89.0},
+                                                  {87.3, 87.47, 86.9, 87.1, 86.2, 85.0, 87.9}};
+  const std::vector<std::vector<double>> holm = {{0.005, 0.96, 0.024, 0.005, 0.69, 0.023},
+                                                 {0.04, 0.01, 0.02},
+                                                 {0.02, 0.021, 0.9, 0.5},
+                                                 {0.3},
+                                                 {1e-6, 0.5, 0.04999}};
+  const std::vector<std::pair<double, double>> quantiles = {
+      {0.975, 1}, {0.975, 2},   {0.975, 3.8466583586541057}, {0.025, 7.5}, {0.995, 30},
+      {0.6, 0.5}, {0.999, 1000}};
+  json input = {{"welch", json::array()}, {"means", means}, {"holm", holm}, {"quantiles", json::array()}};
+  for (const auto& [a, b] : samples) input["welch"].push_back({a, b});
+  for (const auto& [q, df] : quantiles) input["quantiles"].push_back({q, df});
   TempDir tmp;
   acm::results::write_text_atomic(tmp.file("in.json"), input.dump());
   std::string out;
   ASSERT_EQ(acm::testing::run_command(std::string(ACM_PYTHON) + " " + ACM_SOURCE_DIR +
-                                          "/tests/results/welch_reference.py < " + tmp.file("in.json"),
+                                          "/tests/results/stats_reference.py < " + tmp.file("in.json"),
                                       &out),
             0)
       << out;
   const json ref = json::parse(out);
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const auto w = acm::results::welch_t_test(samples[i].first, samples[i].second);
-    EXPECT_NEAR(w.t, ref[i][0].get<double>(), 1e-10) << i;
-    EXPECT_NEAR(w.df, ref[i][1].get<double>(), 1e-9) << i;
-    EXPECT_NEAR(w.p, ref[i][2].get<double>(), 1e-10) << i;
+    const json& r = ref["welch"][i];
+    if (r[2].is_null()) {  // scipy: NaN for no spread on either side, as ours
+      EXPECT_TRUE(std::isnan(w.p)) << i;
+      EXPECT_TRUE(std::isnan(w.ci.low)) << i;
+      continue;
+    }
+    EXPECT_NEAR(w.t, r[0].get<double>(), 1e-9) << i;
+    EXPECT_NEAR(w.df, r[1].get<double>(), 1e-9) << i;
+    EXPECT_NEAR(w.p, r[2].get<double>(), 1e-9) << i;
+    EXPECT_NEAR(w.ci.low, r[3].get<double>(), 1e-9) << i;
+    EXPECT_NEAR(w.ci.high, r[4].get<double>(), 1e-9) << i;
+  }
+  for (std::size_t i = 0; i < means.size(); ++i) {
+    const auto ci = acm::results::mean_confidence_interval(means[i]);
+    EXPECT_NEAR(ci.low, ref["means"][i][0].get<double>(), 1e-9) << i;
+    EXPECT_NEAR(ci.high, ref["means"][i][1].get<double>(), 1e-9) << i;
+  }
+  for (std::size_t i = 0; i < holm.size(); ++i) {
+    const auto h = acm::results::holm_adjust(holm[i]);
+    for (std::size_t k = 0; k < h.size(); ++k)
+      EXPECT_NEAR(h[k], ref["holm"][i][k].get<double>(), 1e-9) << i << "," << k;
+  }
+  for (std::size_t i = 0; i < quantiles.size(); ++i) {
+    EXPECT_NEAR(acm::results::student_t_quantile(quantiles[i].first, quantiles[i].second),
+                ref["quantiles"][i].get<double>(), 1e-9)
+        << quantiles[i].first << ", df " << quantiles[i].second;
   }
 }
 
@@ -198,9 +265,12 @@ TEST(Report, TableRowsColumnsBestGainAndAblation) {
   EXPECT_EQ(row["model"], "resnet18");
   EXPECT_TRUE(row["cells"]["attentive_cutmix"]["best"].get<bool>());
   EXPECT_FALSE(row["cells"]["cutmix"]["best"].get<bool>());
-  EXPECT_NEAR(row["gain_over_cutmix"]["attentive_cutmix"]["difference"].get<double>(), (267.2 - 264.1) / 3, 1e-9);
+  const json& gain = row["gain_over_cutmix"]["attentive_cutmix − cutmix"];
+  EXPECT_NEAR(gain["difference"].get<double>(), (267.2 - 264.1) / 3, 1e-9);
   const auto w = acm::results::welch_t_test({89.0, 89.4, 88.8}, {88.1, 87.7, 88.3});
-  EXPECT_NEAR(row["gain_over_cutmix"]["attentive_cutmix"]["p"].get<double>(), w.p, 1e-15);
+  EXPECT_NEAR(gain["p"].get<double>(), w.p, 1e-15);
+  EXPECT_NEAR(gain["ci95"][0].get<double>(), w.ci.low, 1e-12);
+  EXPECT_NEAR(gain["ci95"][1].get<double>(), w.ci.high, 1e-12);
   // Six pairs of four methods with 3 seeds each for ResNet-18; ResNet-34 has one method; Fashion-MNIST's
   // baseline has one seed, so no test.
   int resnet18_pairs = 0;
@@ -209,6 +279,16 @@ TEST(Report, TableRowsColumnsBestGainAndAblation) {
     EXPECT_NE(c["dataset"], "fashion-mnist");
   }
   EXPECT_EQ(resnet18_pairs, 6);
+  // Holm over the table's six comparisons, the raw p beside it.
+  std::vector<double> raw;
+  for (const auto& c : s["comparisons"]) raw.push_back(c["p"].get<double>());
+  const auto holm = acm::results::holm_adjust(raw);
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    EXPECT_DOUBLE_EQ(s["comparisons"][i]["p_holm"].get<double>(), holm[i]);
+    EXPECT_EQ(s["comparisons"][i]["family"], 6);
+    EXPECT_EQ(s["comparisons"][i]["beyond_seed_spread"].get<bool>(), holm[i] < 0.05);
+  }
+  EXPECT_NEAR(gain["p_holm"].get<double>(), holm[5], 1e-15);  // attentive_cutmix vs cutmix: the last pair
   ASSERT_EQ(s["ablations"].size(), 1u);
   std::vector<int> ns;
   for (const auto& p : s["ablations"][0]["points"]) ns.push_back(p["n"]);
@@ -257,6 +337,202 @@ TEST(Report, PlotMarksPaperNAndDrawsOneLinePerSeries) {
   EXPECT_EQ(count("<circle"), 4u);
   EXPECT_EQ(count("class=\"error-bar\""), 4u);
   EXPECT_NE(svg.find("paper: N = 6"), std::string::npos);
+}
+
+// ---- What is one experiment (results/identity.h) --------------------------------------------------------
+
+TEST(Identity, RolesOfFields) {
+  using acm::results::Role;
+  using acm::results::role_of;
+  EXPECT_EQ(role_of("/seed"), Role::kSeed);
+  for (const char* p : {"/threads", "/loader_threads", "/eval_batch_size", "/device", "/channels_last",
+                        "/distributed/bucket_mb", "/mix/extractor/path"}) {
+    EXPECT_EQ(role_of(p), Role::kExecution) << p;
+  }
+  for (const char* p :
+       {"/mix/method", "/mix/top_n", "/mix/cache", "/mix/extractor/reduce", "/mix/extractor/identity"}) {
+    EXPECT_EQ(role_of(p), Role::kMethod) << p;
+  }
+  for (const char* p :
+       {"/epochs", "/optimizer/lr", "/dataset/path", "/model", "/world_size", "/threadsafe"}) {
+    EXPECT_EQ(role_of(p), Role::kSetting) << p;
+  }
+  EXPECT_EQ(acm::results::describe("/epochs", 10), "epochs 10");
+  EXPECT_EQ(acm::results::describe("/mix/cache", false), "cache off");
+  EXPECT_EQ(acm::results::describe("/mix/top_n", 6), "N=6");
+  EXPECT_EQ(acm::results::describe("/world_size", 8), "8 ranks");
+  EXPECT_EQ(acm::results::describe("/optimizer/lr", 0.05), "lr 0.05");
+  EXPECT_EQ(acm::results::describe("/schedule/pct_start", 0.3), "schedule.pct_start 0.3");
+  EXPECT_EQ(acm::results::describe("/mix/extractor/identity", "file 20ed5e6e4b994843"),
+            "extractor file 20ed5e6e");
+}
+
+TEST(Identity, WorldSizeMattersWithPerRankBatchNormOrPairsInTheLocalBatch) {
+  auto cfg = [](const std::string& norm, const std::string& method) {
+    return json{{"model_options", {{"norm", norm}}}, {"mix", {{"method", method}}}};
+  };
+  EXPECT_TRUE(acm::results::world_size_matters(cfg("batch", "none")));
+  EXPECT_FALSE(acm::results::world_size_matters(cfg("group", "none")));
+  EXPECT_FALSE(acm::results::world_size_matters(cfg("sync_batch", "cutout")));
+  for (const char* m : {"mixup", "cutmix", "attentive_cutmix"}) {
+    EXPECT_TRUE(acm::results::world_size_matters(cfg("group", m))) << m;
+  }
+}
+
+std::vector<std::string> row_labels(const json& table) {
+  std::vector<std::string> labels;
+  for (const auto& r : table["rows"]) labels.push_back(r["label"]);
+  return labels;
+}
+
+std::vector<std::string> column_labels(const json& table) {
+  std::vector<std::string> labels;
+  for (const auto& c : table["columns"]) labels.push_back(c["label"]);
+  return labels;
+}
+
+// CutMix at 2 epochs and Attentive CutMix at 3: two rows, each named by its epochs, and nothing compared
+// across them — no Welch test, no gain column.
+TEST(Report, SettingsThatDifferAreSeparateLabelledRowsNeverCompared) {
+  TempDir tmp;
+  for (int s = 0; s < 2; ++s) {
+    write_run(tmp.path(), "cutmix/seed" + std::to_string(s), config("cifar10", "resnet18", "cutmix", s, 2),
+              80.0 + s);
+    write_run(tmp.path(), "acm/seed" + std::to_string(s),
+              config("cifar10", "resnet18", "attentive_cutmix", s, 3), 81.0 + s, -1,
+              {{"attention", {{"extractor_hash", "aaaaaaaaaaaaaaaa"}}}});
+  }
+  const json s = acm::results::summarize(tmp.path(), {});
+  ASSERT_EQ(s["tables"].size(), 1u);
+  EXPECT_EQ(row_labels(s["tables"][0]),
+            (std::vector<std::string>{"resnet18 (epochs 2)", "resnet18 (epochs 3)"}));
+  EXPECT_EQ(s["tables"][0]["rows"][0]["cells"].size(), 1u);
+  EXPECT_TRUE(s["tables"][0]["rows"][0]["cells"].contains("cutmix"));
+  EXPECT_TRUE(s["tables"][0]["rows"][1]["cells"].contains("attentive_cutmix"));
+  EXPECT_TRUE(s["comparisons"].empty()) << s["comparisons"].dump();
+  for (const auto& row : s["tables"][0]["rows"]) EXPECT_FALSE(row.contains("gain_over_cutmix")) << row.dump();
+  EXPECT_NE(acm::results::render_markdown(s).find("| resnet18 (epochs 2) | **80.50 ± 0.71 (2)** | — |"),
+            std::string::npos)
+      << acm::results::render_markdown(s);
+}
+
+// Two fixed extractor files: two groups (two columns of one row, named by the files' hashes), never one
+// average; a sweep's per-seed extractors (the fixture) are one group.
+TEST(Report, TwoExtractorFilesAreTwoGroups) {
+  TempDir tmp;
+  for (int s = 0; s < 2; ++s) {
+    for (const std::string h : {"aaaaaaaa11111111", "bbbbbbbb22222222"}) {
+      json c = config("cifar10", "resnet18", "attentive_cutmix", s);
+      c["mix"]["extractor"]["path"] = "/weights/" + h.substr(0, 1) + ".safetensors";
+      write_run(tmp.path(), h.substr(0, 1) + "/seed" + std::to_string(s), c,
+                h[0] == 'a' ? 85.0 + s : 70.0 + s, -1, {{"attention", {{"extractor_hash", h}}}});
+    }
+  }
+  const json s = acm::results::summarize(tmp.path(), {});
+  EXPECT_EQ(s["groups"].size(), 2u);
+  for (const auto& g : s["groups"]) EXPECT_EQ(g["count"], 2) << g.dump();
+  EXPECT_EQ(column_labels(s["tables"][0]),
+            (std::vector<std::string>{"attentive_cutmix [extractor file aaaaaaaa]",
+                                      "attentive_cutmix [extractor file bbbbbbbb]"}));
+  ASSERT_EQ(s["comparisons"].size(), 1u);  // one row: the two extractors are compared
+  EXPECT_NEAR(s["comparisons"][0]["difference"].get<double>(), -15.0, 1e-12);
+}
+
+// Only seeds average: threads, loader threads, device, layout and bucket sizes do not split a group; a seed
+// counts once, whatever folders repeat it.
+TEST(Report, ExecutionFieldsDoNotSplitAndASeedCountsOnce) {
+  TempDir tmp;
+  json a = config("cifar10", "resnet18", "none", 0);
+  json b = config("cifar10", "resnet18", "none", 1);
+  b.update({{"threads", 8},
+            {"loader_threads", 4},
+            {"device", "cuda:0"},
+            {"channels_last", true},
+            {"eval_batch_size", 99},
+            {"distributed", {{"bucket_mb", 5}}}});
+  write_run(tmp.path(), "a/seed0", a, 80.0);
+  write_run(tmp.path(), "b/seed1", b, 82.0);
+  write_run(tmp.path(), "c/seed0-again", a, 90.0);  // seed 0 again
+  const json s = acm::results::summarize(tmp.path(), {});
+  ASSERT_EQ(s["groups"].size(), 1u);
+  const json& g = s["groups"][0];
+  EXPECT_EQ(g["count"], 2);
+  EXPECT_EQ(g["seeds"], (json{0, 1}));
+  EXPECT_NEAR(g["mean"].get<double>(), 81.0, 1e-12);
+  EXPECT_EQ(s["runs_completed"], 2);
+  ASSERT_EQ(s["not_counted"].size(), 1u);
+  EXPECT_EQ(s["not_counted"][0]["folder"], "c/seed0-again");
+  EXPECT_EQ(s["not_counted"][0]["reason"], "the same experiment and seed as a/seed0 (a seed counts once)");
+}
+
+// 1 and 2 ranks: separate rows with per-rank BatchNorm ("1 rank" / "2 ranks"), one group with GroupNorm.
+TEST(Report, WorldSizeSplitsOnlyWhereItChangesTheComputation) {
+  TempDir tmp;
+  for (const std::string norm : {"batch", "group"}) {
+    for (int world : {1, 2}) {
+      json c = config("cifar10", "resnet18", "none", world);
+      c["model_options"]["norm"] = norm;
+      write_run(tmp.path(), norm + "/ranks" + std::to_string(world), c, 80.0 + world, -1,
+                {{"distributed", {{"world_size", world}}}});
+    }
+  }
+  const json s = acm::results::summarize(tmp.path(), {});
+  ASSERT_EQ(s["groups"].size(), 3u);
+  std::vector<std::string> rows = row_labels(s["tables"][0]);
+  std::sort(rows.begin(), rows.end());
+  EXPECT_EQ(rows, (std::vector<std::string>{"resnet18 (norm batch, 1 rank)", "resnet18 (norm batch, 2 ranks)",
+                                            "resnet18 (norm group, any rank count)"}));
+}
+
+// A sweep folder counts its plan's runs only: a folder moved aside by --allow-spec-change, another plan's
+// result in a planned folder and a folder outside the plan are listed as not counted, with the reason; a
+// planned run without a result is incomplete.
+TEST(Report, OnlyThePlansRunsCount) {
+  TempDir tmp;
+  const json plan = {{"name", "tiny"},
+                     {"runs",
+                      {{{"id", "1111"}, {"folder", "base/seed0"}},
+                       {{"id", "2222"}, {"folder", "base/seed1"}},
+                       {{"id", "3333"}, {"folder", "base/seed2"}},
+                       {{"id", "4444"}, {"folder", "base/seed3"}}}}};
+  acm::results::write_text_atomic(tmp.file("sweep.json"), plan.dump());
+  auto sweep_block = [](const std::string& id) { return json{{"sweep", {{"id", id}}}}; };
+  write_run(tmp.path(), "base/seed0", config("cifar10", "resnet18", "none", 0), 80.0, -1,
+            sweep_block("1111"));
+  write_run(tmp.path(), "base/seed1", config("cifar10", "resnet18", "none", 1), 82.0, -1,
+            sweep_block("2222"));
+  write_run(tmp.path(), "base/seed2", config("cifar10", "resnet18", "none", 2), 99.0, -1,
+            sweep_block("9999"));
+  write_run(tmp.path(), "base/seed0.superseded-0000", config("cifar10", "resnet18", "none", 0), 60.0, -1,
+            sweep_block("0000"));
+  write_run(tmp.path(), "stray/seed7", config("cifar10", "resnet18", "none", 7), 50.0, -1,
+            sweep_block("7777"));
+  const json s = acm::results::summarize(tmp.path(), {});
+  ASSERT_EQ(s["groups"].size(), 1u);
+  EXPECT_EQ(s["groups"][0]["seeds"], (json{0, 1}));
+  EXPECT_NEAR(s["groups"][0]["mean"].get<double>(), 81.0, 1e-12);
+  std::map<std::string, std::string> reasons;
+  for (const auto& n : s["not_counted"]) reasons[n["folder"]] = n["reason"];
+  ASSERT_EQ(reasons.size(), 3u) << s["not_counted"].dump();
+  EXPECT_EQ(reasons["base/seed2"],
+            "written by another plan (run id 9999; the current plan's run here is 3333)");
+  EXPECT_EQ(reasons["base/seed0.superseded-0000"],
+            "moved aside when the plan changed (--allow-spec-change): run id 0000 of an earlier plan");
+  EXPECT_EQ(reasons["stray/seed7"], "not in this folder's plan (sweep.json)");
+  std::set<std::string> incomplete;
+  for (const auto& i : s["incomplete"]) incomplete.insert(i["folder"]);
+  EXPECT_EQ(incomplete, (std::set<std::string>{"base/seed2", "base/seed3"}));
+  const std::string md = acm::results::render_markdown(s);
+  EXPECT_NE(md.find("Runs counted: 2 of the 4 planned by sweep 'tiny' (sweep.json). Not counted: 3"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("### Not counted"), std::string::npos);
+  // Without a plan, the report says so and counts what it finds.
+  TempDir loose;
+  write_run(loose.path(), "x/seed0", config("cifar10", "resnet18", "none", 0), 80.0);
+  EXPECT_NE(acm::results::render_markdown(acm::results::summarize(loose.path(), {}))
+                .find("No sweep plan (sweep.json)"),
+            std::string::npos);
 }
 
 TEST(Report, EmptyOrMissingFolder) {

@@ -171,6 +171,40 @@ TEST(SweepSpec, ErrorsNameTheSpecAndPath) {
   EXPECT_SPEC_ERROR(expand_sweep(spec, "t.json", opts()), "axis 'model' appears twice");
 }
 
+// Folders follow the report's rule (results/identity.h): an axis that sets only the method's own fields goes
+// into the method part, one that changes the setting into the rest, wherever the spec declares it.
+TEST(SweepSpec, FolderPartsFollowTheGroupingRule) {
+  json spec = small_spec();
+  spec["axes"] = json::parse(R"([
+    {"name": "method", "values": [{"label": "cutmix", "set": {"mix": {"method": "cutmix"}}}]},
+    {"name": "p", "path": "mix.prob", "values": [0.5, 1.0]},
+    {"name": "epochs", "path": "epochs", "values": [1, 2]},
+    {"name": "seed", "path": "seed", "values": [0]}])");
+  std::set<std::string> folders;
+  for (const auto& r : expand_sweep(spec, "t.json", opts()).runs) folders.insert(r.folder);
+  EXPECT_EQ(folders, (std::set<std::string>{"synthetic/resnet18/cutmix-p0.5/epochs1-seed0",
+                                            "synthetic/resnet18/cutmix-p0.5/epochs2-seed0",
+                                            "synthetic/resnet18/cutmix-p1.0/epochs1-seed0",
+                                            "synthetic/resnet18/cutmix-p1.0/epochs2-seed0"}));
+}
+
+// Runs that differ only in fields that do not change what is computed (here threads) are one experiment and
+// one seed: the second would only repeat the first, and the spec says so.
+TEST(SweepSpec, AnAxisThatChangesNothingComputedIsAnError) {
+  json spec = small_spec();
+  spec["axes"] = json::parse(R"([{"name": "threads", "path": "threads", "values": [1, 2]},
+                                 {"name": "seed", "path": "seed", "values": [0]}])");
+  EXPECT_SPEC_ERROR(
+      expand_sweep(spec, "t.json", opts()),
+      "t.json: runs synthetic/resnet18/baseline/threads1-seed0 and "
+      "synthetic/resnet18/baseline/threads2-seed0 "
+      "are one experiment with one seed (they differ only in threads, which does not change what is "
+      "computed)");
+  // A seed axis, or one that changes the setting, is fine.
+  spec["axes"][0] = json::parse(R"({"name": "lr", "path": "optimizer.lr", "values": [0.1, 0.2]})");
+  EXPECT_EQ(expand_sweep(spec, "t.json", opts()).runs.size(), 2u);
+}
+
 // Every shipped spec validates and expands to its documented count (paper specs with their inputs given).
 TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
   acm::testing::TempDir tmp;
