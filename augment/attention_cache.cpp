@@ -61,7 +61,8 @@ at::Tensor AttentionCache::grid_maps(const at::Tensor&, const BatchInfo& info, s
   return resize_to_grid(transformed_maps(info.indices, info.geometry), grid);
 }
 
-void AttentionCache::save(const std::string& path, const std::map<std::string, std::string>& key) const {
+bool AttentionCache::save(const std::string& path, const std::map<std::string, std::string>& key,
+                          const std::function<bool()>& commit) const {
   models::TensorFile f;
   f.metadata = key;
   f.metadata["format"] = "acm-attention-cache-v1";
@@ -69,7 +70,7 @@ void AttentionCache::save(const std::string& path, const std::map<std::string, s
   f.metadata["source"] = source_;
   f.tensors.emplace_back("maps", maps_);
   f.tensors.emplace_back("fill", at::full({1}, fill_, at::kFloat));
-  models::write_safetensors(path, f);
+  return models::write_safetensors(path, f, commit);
 }
 
 std::optional<AttentionCache> AttentionCache::load(const std::string& path,

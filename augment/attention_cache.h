@@ -13,6 +13,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -35,8 +36,9 @@ class AttentionCache : public HeatmapSource {
   float fill() const { return fill_; }
 
   // Stored as safetensors with `key` (what the maps depend on: extractor hash, reduction, data set, ...) in
-  // its metadata, written atomically.
-  void save(const std::string& path, const std::map<std::string, std::string>& key) const;
+  // its metadata, written atomically. `commit`: as models::write_file_atomic's (false: not written).
+  bool save(const std::string& path, const std::map<std::string, std::string>& key,
+            const std::function<bool()>& commit = nullptr) const;
   // The cache at `path` if it exists and was written for exactly `key`; nothing otherwise (`why` says which).
   static std::optional<AttentionCache> load(const std::string& path,
                                             const std::map<std::string, std::string>& key,

@@ -114,7 +114,7 @@ TensorFile read_safetensors(const std::string& path) {
   return file;
 }
 
-void write_safetensors(const std::string& path, const TensorFile& file) {
+bool write_safetensors(const std::string& path, const TensorFile& file, const std::function<bool()>& commit) {
   nlohmann::json header = nlohmann::json::object();
   if (!file.metadata.empty()) header["__metadata__"] = file.metadata;
   std::int64_t offset = 0;
@@ -141,10 +141,11 @@ void write_safetensors(const std::string& path, const TensorFile& file) {
     bytes.append(static_cast<const char*>(t.data_ptr()),
                  static_cast<std::size_t>(t.numel()) * t.element_size());
   }
-  write_file_atomic(path, bytes);
+  return write_file_atomic(path, bytes, commit);
 }
 
-void write_file_atomic(const std::string& path, const std::string& bytes) {
+bool write_file_atomic(const std::string& path, const std::string& bytes,
+                       const std::function<bool()>& commit) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(tmp, std::string("cannot create: ") + std::strerror(errno));
@@ -159,6 +160,10 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   ok = ok && ::fsync(fd) == 0;
   const int saved = errno;
   ok = (::close(fd) == 0) && ok;
+  if (ok && commit && !commit()) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = ok ? errno : saved;
     ::unlink(tmp.c_str());
@@ -172,6 +177,7 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
     ::fsync(dfd);
     ::close(dfd);
   }
+  return true;
 }
 
 TensorFile module_state(const torch::nn::Module& m) {

@@ -32,7 +32,36 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-void write_text_atomic(const std::string& path, const std::string& text) {
+namespace {
+std::string folder_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+}
+}  // namespace
+
+void sync_folder(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(dir + ": cannot open to sync: " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0 && err != EINVAL) throw std::runtime_error(dir + ": fsync failed: " + std::strerror(err));
+}
+
+void append_synced(const std::string& path, const std::string& text) {
+  const bool is_new = !path_exists(path);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const bool ok = n == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) throw std::runtime_error(path + ": append failed: " + std::strerror(err));
+  if (is_new) sync_folder(folder_of(path));
+}
+
+bool write_text_atomic(const std::string& path, const std::string& text,
+                       const std::function<bool()>& commit) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(tmp + ": cannot create: " + std::strerror(errno));
@@ -47,11 +76,17 @@ void write_text_atomic(const std::string& path, const std::string& text) {
   ok = ok && ::fsync(fd) == 0;
   const int saved = errno;
   ok = (::close(fd) == 0) && ok;
+  if (ok && commit && !commit()) {
+    ::unlink(tmp.c_str());
+    return false;
+  }
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = ok ? errno : saved;
     ::unlink(tmp.c_str());
     throw std::runtime_error(path + ": write failed: " + std::strerror(err));
   }
+  sync_folder(folder_of(path));
+  return true;
 }
 
 void make_dirs(const std::string& path) {

@@ -5,12 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -78,6 +78,30 @@ void remove_if_there(const std::string& path) {
   }
 }
 
+std::string random_hex() {
+  std::random_device rd;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08x", rd());
+  return buf;
+}
+
+// The claim file as its owner's fd sees it (nullptr when absent or torn).
+json read_claim_fd(int fd) {
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  try {
+    return json::parse(text);
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+bool is_ours(const json& claim, const std::string& id, const std::string& token) {
+  return !claim.is_null() && claim.value("id", "") == id && claim.value("token", "") == token &&
+         !claim.value("released", false);
+}
+
 json plan_json(const Sweep& plan) {
   json runs = json::array();
   for (const auto& r : plan.runs) {
@@ -93,11 +117,23 @@ json plan_json(const Sweep& plan) {
 
 }  // namespace
 
-std::string make_job_id() {
-  std::random_device rd;
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%08x", rd());
-  return host_name() + ":" + std::to_string(::getpid()) + ":" + buf;
+std::string make_job_id() { return host_name() + ":" + std::to_string(::getpid()) + ":" + random_hex(); }
+
+double heartbeat_interval(double claim_timeout_s) {
+  return std::max(0.5, std::min(30.0, claim_timeout_s / 4));
+}
+
+void check_claim_timeout(double claim_timeout_s) {
+  const double beat = heartbeat_interval(claim_timeout_s);
+  if (!(claim_timeout_s > 3 * beat)) {
+    char buf[320];
+    std::snprintf(
+        buf, sizeof buf,
+        "--claim-timeout %g: a claim must outlive 3 heartbeats (one every %g s at this timeout), or a "
+        "live job's runs look abandoned and are taken over; the smallest allowed value is more than %g s",
+        claim_timeout_s, beat, 3 * heartbeat_interval(0));
+    throw config::ConfigError(buf);
+  }
 }
 
 Ledger::Ledger(std::string dir, const Sweep& plan, LedgerOptions options)
@@ -107,7 +143,10 @@ std::string Ledger::run_dir(std::size_t run) const { return join_path(dir_, plan
 
 json Ledger::result_block(std::size_t run) const {
   const auto& r = plan_.runs[run];
-  return {{"name", plan_.name}, {"id", r.id}, {"folder", r.folder}, {"labels", r.labels}};
+  json block = {{"name", plan_.name}, {"id", r.id}, {"folder", r.folder}, {"labels", r.labels}};
+  // A per-seed extractor made by the sweep: the report groups such runs by the extractor run's group.
+  if (r.extractor_from) block["extractor_from"] = plan_.runs[*r.extractor_from].folder;
+  return block;
 }
 
 void Ledger::log(const std::string& event, std::size_t run, int group, const json& extra) const {
@@ -117,13 +156,7 @@ void Ledger::log(const std::string& event, std::size_t run, int group, const jso
     line["id"] = plan_.runs[run].id;
   }
   if (extra.is_object()) line.update(extra);
-  const std::string text = line.dump() + "\n";
-  const std::string path = join_path(dir_, "sweep.log.jsonl");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
-  const ssize_t n = ::write(fd, text.data(), text.size());  // one write: lines from several jobs never mix
-  ::close(fd);
-  if (n != static_cast<ssize_t>(text.size())) throw std::runtime_error(path + ": write failed");
+  results::append_synced(join_path(dir_, "sweep.log.jsonl"), line.dump() + "\n");
 }
 
 void Ledger::open() {
@@ -176,6 +209,7 @@ void Ledger::open() {
         throw std::runtime_error(result + ": cannot move aside: " + std::strerror(errno));
       }
       for (const char* f : {"checkpoint.safetensors", "claim.json", "config.json"}) remove_if_there(join_path(d, f));
+      results::sync_folder(d);
       log("retry", i, -1, {{"previous", kept}});
     }
   }
@@ -202,6 +236,7 @@ Ledger::State Ledger::state_of(std::size_t run, json* claim) const {
   if (c.is_null() || c.value("released", false) || c.value("id", "") != plan_.runs[run].id) return State::kFree;
   struct stat st {};
   if (::stat(claim_path.c_str(), &st) != 0) return State::kFree;
+  if (c.value("job", "") == job_) return State::kLive;  // this job is alive: its claims are too
   const double age = now_on_disk() - seconds_of(st.st_mtim);
   const bool same_host = c.value("host", "") == host_;
   if (same_host && !pid_alive(c.value("pid", 0L))) return State::kFree;  // its process is gone: no need to wait
@@ -221,12 +256,25 @@ Counts Ledger::counts() const {
   return n;
 }
 
-void Ledger::record_failure(std::size_t run, const std::string& error) {
+// Under the lock, for runs nobody holds (its extractor run failed, it crashed max_attempts times).
+void Ledger::write_failure(std::size_t run, const std::string& error) {
   const auto& r = plan_.runs[run];
   results::make_dirs(run_dir(run));
   json result = {{"schema_version", 1}, {"status", "failed"},          {"error", error},
                  {"config", r.config},  {"sweep", result_block(run)}};
   results::write_text_atomic(join_path(run_dir(run), "result.json"), result.dump(2) + "\n");
+}
+
+void Ledger::record_failure(std::size_t run, const std::string& error, const std::string& token) {
+  const auto& r = plan_.runs[run];
+  json result = {{"schema_version", 1},
+                 {"status", "failed"},
+                 {"error", error},
+                 {"config", r.config},
+                 {"sweep", result_block(run)}};
+  result["sweep"]["token"] = token;
+  results::write_text_atomic(join_path(run_dir(run), "result.json"), result.dump(2) + "\n",
+                             [&] { return holds(run, token); });
 }
 
 Pick Ledger::claim_next(int group) {
@@ -244,7 +292,7 @@ Pick Ledger::claim_next(int group) {
     if (r.extractor_from) {
       const State dep = states[*r.extractor_from];
       if (dep == State::kFailed) {
-        record_failure(i, "its extractor run " + plan_.runs[*r.extractor_from].folder + " failed");
+        write_failure(i, "its extractor run " + plan_.runs[*r.extractor_from].folder + " failed");
         log("failed", i, group, {{"error", "extractor run failed"}});
         states[i] = State::kFailed;
         continue;
@@ -259,10 +307,10 @@ Pick Ledger::claim_next(int group) {
     const bool crashed = ours && !c.value("released", false);  // a stale, unreleased claim: its owner died
     const int crashes = (ours ? c.value("crashes", 0) : 0) + (crashed ? 1 : 0);
     if (crashes >= plan_.max_attempts) {
-      record_failure(i, "started " + std::to_string(c.value("starts", 0)) + " time(s); " +
-                            std::to_string(crashes) +
-                            " ended with the job killed or a rank failing (max_attempts " +
-                            std::to_string(plan_.max_attempts) + "); last claimed by " + c.value("job", "?"));
+      write_failure(i, "started " + std::to_string(c.value("starts", 0)) + " time(s); " +
+                           std::to_string(crashes) +
+                           " ended with the job killed or a rank failing (max_attempts " +
+                           std::to_string(plan_.max_attempts) + "); last claimed by " + c.value("job", "?"));
       log("failed", i, group, {{"error", "max_attempts"}});
       states[i] = State::kFailed;
       continue;
@@ -275,13 +323,16 @@ Pick Ledger::claim_next(int group) {
       if (::rename(d.c_str(), aside.c_str()) != 0) {
         throw std::runtime_error(d + ": cannot move aside to " + aside + ": " + std::strerror(errno));
       }
+      results::sync_folder(d.substr(0, d.rfind('/')));
       log("superseded", i, group, {{"moved_to", aside}});
     }
     results::make_dirs(d);
     results::write_text_atomic(join_path(d, "run.json"),
                                json{{"id", r.id}, {"folder", r.folder}, {"labels", r.labels}}.dump(2) + "\n");
     const int starts = (ours ? c.value("starts", 0) : 0) + 1;
+    const std::string token = job_ + "/" + std::to_string(starts) + "/" + random_hex();
     results::write_text_atomic(join_path(d, "claim.json"), json{{"id", r.id},
+                                                                {"token", token},
                                                                 {"job", job_},
                                                                 {"host", host_},
                                                                 {"pid", static_cast<long>(::getpid())},
@@ -289,14 +340,19 @@ Pick Ledger::claim_next(int group) {
                                                                 {"starts", starts},
                                                                 {"crashes", crashes},
                                                                 {"released", false}}
-                                                               .dump(2) +
+                                                                   .dump(2) +
                                                                "\n");
     pick.kind = Pick::kRun;
     pick.run = i;
     pick.attempt = starts;
+    pick.token = token;
     pick.resume = path_exists(join_path(d, "checkpoint.safetensors"));
     log(crashed ? "takeover" : "claim", i, group,
-        {{"attempt", starts}, {"resume", pick.resume}, {"previous_job", ours ? c.value("job", "") : ""}});
+        {{"attempt", starts},
+         {"resume", pick.resume},
+         {"token", token},
+         {"previous_job", ours ? c.value("job", "") : ""},
+         {"previous_token", ours ? c.value("token", "") : ""}});
     states[i] = State::kLive;
     chosen = i;
   }
@@ -312,24 +368,56 @@ Pick Ledger::claim_next(int group) {
   return pick;
 }
 
-void Ledger::heartbeat(std::size_t run) const {
-  ::utimensat(AT_FDCWD, join_path(run_dir(run), "claim.json").c_str(), nullptr, 0);
+bool Ledger::holds(std::size_t run, const std::string& token) const {
+  return is_ours(read_json_or_null(join_path(run_dir(run), "claim.json")), plan_.runs[run].id, token);
 }
 
-void Ledger::finish(std::size_t run, const std::string& event, const json& extra) {
+bool Ledger::heartbeat(std::size_t run, const std::string& token) const {
+  const std::string path = join_path(run_dir(run), "claim.json");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // Read and touch through one descriptor: a takeover renames a new file over the path, so what we touch is
+  // the claim we checked, never a newer one.
+  const bool ours = is_ours(read_claim_fd(fd), plan_.runs[run].id, token);
+  if (ours) ::futimens(fd, nullptr);
+  ::close(fd);
+  return ours;
+}
+
+bool Ledger::finish(std::size_t run, const std::string& token, const std::string& event, const json& extra) {
   FolderLock lock(dir_);
+  if (!holds(run, token)) {
+    lost(run, token, extra.value("group", -1));
+    return false;
+  }
   remove_if_there(join_path(run_dir(run), "claim.json"));
-  log(event, run, extra.value("group", -1), extra);
+  results::sync_folder(run_dir(run));
+  json line = extra;
+  line["token"] = token;
+  log(event, run, extra.value("group", -1), line);
+  return true;
 }
 
-void Ledger::release(std::size_t run) {
+void Ledger::release(std::size_t run, const std::string& token) {
   FolderLock lock(dir_);
   const std::string path = join_path(run_dir(run), "claim.json");
   json c = read_json_or_null(path);
-  if (c.is_null()) return;
+  if (!is_ours(c, plan_.runs[run].id, token)) {
+    lost(run, token, c.is_null() ? -1 : c.value("group", -1));
+    return;
+  }
   c["released"] = true;
   results::write_text_atomic(path, c.dump(2) + "\n");
-  log("released", run, c.value("group", -1));
+  log("released", run, c.value("group", -1), {{"token", token}});
+}
+
+void Ledger::lost(std::size_t run, const std::string& token, int group) {
+  const json now = read_json_or_null(join_path(run_dir(run), "claim.json"));
+  const json result = read_json_or_null(join_path(run_dir(run), "result.json"));
+  log("lost claim", run, group,
+      {{"token", token},
+       {"held_by", now.is_null() ? json(nullptr) : json(now.value("token", ""))},
+       {"result", result.is_null() ? json(nullptr) : json(result.value("status", ""))}});
 }
 
 }  // namespace acm::sweeps

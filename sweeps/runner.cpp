@@ -1,11 +1,15 @@
 #include "sweeps/runner.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -59,14 +63,19 @@ void max_quietly(std::int64_t* values, int count, const dist::World& world) {
   wait_quietly(request);
 }
 
-// Touches the run's claim every few seconds while it trains, so other jobs see it is alive.
+// Touches the run's claim every few seconds while it trains, so other jobs see it is alive — as long as it is
+// still ours: once another job has taken it over, it sets `lost` (the trainer stops at its next step) and
+// touches nothing more.
 class Heartbeat {
  public:
-  Heartbeat(const Ledger& ledger, std::size_t run, double every_s)
-      : thread_([this, &ledger, run, every_s] {
+  Heartbeat(const Ledger& ledger, std::size_t run, std::string token, double every_s, std::atomic<bool>& lost)
+      : thread_([this, &ledger, run, token = std::move(token), every_s, &lost] {
           std::unique_lock<std::mutex> lock(mutex_);
           while (!cv_.wait_for(lock, std::chrono::duration<double>(every_s), [this] { return stop_; })) {
-            ledger.heartbeat(run);
+            if (!ledger.heartbeat(run, token)) {
+              lost = true;
+              return;
+            }
           }
         }) {}
   ~Heartbeat() {
@@ -84,6 +93,49 @@ class Heartbeat {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// train.log behind the fence: every write first checks that this job still holds the run's claim, so a job
+// that wakes up after a takeover adds nothing to the run's folder (its lines are dropped).
+struct FencedLog {
+  int fd = -1;
+  std::function<bool()> holds;
+  std::atomic<bool>* lost = nullptr;
+};
+
+ssize_t fenced_write(void* cookie, const char* buf, size_t size) {
+  auto* log = static_cast<FencedLog*>(cookie);
+  if (log->lost->load() || !log->holds()) {
+    *log->lost = true;
+    return static_cast<ssize_t>(size);
+  }
+  for (size_t done = 0; done < size;) {
+    const ssize_t n = ::write(log->fd, buf + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return done > 0 ? static_cast<ssize_t>(done) : -1;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(size);
+}
+
+int fenced_close(void* cookie) {
+  auto* log = static_cast<FencedLog*>(cookie);
+  const int rc = ::close(log->fd);
+  delete log;
+  return rc;
+}
+
+FILE* open_fenced_log(const std::string& path, std::function<bool()> holds, std::atomic<bool>& lost) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(path + ": cannot open for writing: " + std::strerror(errno));
+  auto* log = new FencedLog{fd, std::move(holds), &lost};
+  FILE* f = ::fopencookie(log, "a", {nullptr, fenced_write, nullptr, fenced_close});
+  if (!f) {
+    fenced_close(log);
+    throw std::runtime_error(path + ": cannot open for writing");
+  }
+  std::setvbuf(f, nullptr, _IOLBF, 0);  // a line at a time: each one checked
+  return f;
+}
 
 std::string status_line(const Counts& n, std::size_t total, double elapsed, double mean_run_s, int groups) {
   const int remaining = n.left + n.running;
@@ -111,6 +163,7 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
   dist::agree(
       control,
       [&] {
+        check_claim_timeout(o.ledger.claim_timeout_s);
         if (world.size() % per_run != 0) {
           throw config::ConfigError("$.ranks_per_run: " + std::to_string(per_run) + " does not divide the " +
                                     std::to_string(world.size()) + " ranks of this job");
@@ -130,9 +183,10 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
   double run_seconds = 0;
   int runs_timed = 0;
   bool stopped = false;
-  const double heartbeat_s = std::max(0.5, std::min(30.0, o.ledger.claim_timeout_s / 4));
+  const double heartbeat_s = heartbeat_interval(o.ledger.claim_timeout_s);
   while (true) {
     std::int64_t msg[3] = {kNothingLeft, 0, 0};
+    std::string token;  // the leader's claim on the run it trains
     if (leader) {
       bool waiting_said = false;
       while (true) {
@@ -142,6 +196,7 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
         }
         const Pick pick = ledger.claim_next(group_index);
         if (pick.kind == Pick::kRun) {
+          token = pick.token;
           msg[0] = kRunIt;
           msg[1] = static_cast<std::int64_t>(pick.run);
           msg[2] = pick.resume ? 1 : 0;
@@ -178,18 +233,26 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
     t.resume = msg[2] != 0;
     t.world = group.get();
     t.result_extra = {{"sweep", ledger.result_block(i)}};
+    std::atomic<bool> lost{false};
+    if (leader) {
+      t.result_extra["sweep"]["token"] = token;
+      t.holds_claim = [&ledger, i, token] { return ledger.holds(i, token); };
+      t.claim_lost = &lost;
+    }
     std::unique_ptr<FILE, int (*)(FILE*)> log(
-        leader ? std::fopen(results::join_path(t.out_dir, "train.log").c_str(), "a") : nullptr, &std::fclose);
-    if (leader && !log) throw std::runtime_error(t.out_dir + "/train.log: cannot open for writing");
+        leader ? open_fenced_log(results::join_path(t.out_dir, "train.log"), t.holds_claim, lost) : nullptr,
+        &std::fclose);
     t.log = log.get();
     const auto run_start = clock_type::now();
     train::Outcome outcome = train::Outcome::kFailed;
     std::string error;
     {
       std::unique_ptr<Heartbeat> beat;
-      if (leader) beat = std::make_unique<Heartbeat>(ledger, i, heartbeat_s);
+      if (leader) beat = std::make_unique<Heartbeat>(ledger, i, token, heartbeat_s, lost);
       try {
         outcome = train::run_training(train::parse_run_config(run.config, run.folder), t);
+      } catch (const train::LostClaim&) {
+        outcome = train::Outcome::kLostClaim;
       } catch (const std::exception& e) {
         // Before training every rank of the group throws (agreed), so this is a failure of the run, not of
         // the job: it is recorded and the group goes on. (During training a failing rank of a group of
@@ -207,12 +270,18 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
       continue;
     }
     std::string what;
-    if (!error.empty()) {
-      ledger.record_failure(i, error);
-      ledger.finish(i, "failed", {{"group", group_index}, {"seconds", secs}, {"error", error}});
+    if (outcome == train::Outcome::kLostClaim || (lost && outcome != train::Outcome::kInterrupted)) {
+      // Another job took the run over while this one was suspended: it is theirs to finish.
+      ledger.lost(i, token, group_index);
+      what = "lost claim on " + run.folder +
+             " (taken over by another job while this one was suspended): "
+             "stopped without writing";
+    } else if (!error.empty()) {
+      ledger.record_failure(i, error, token);
+      ledger.finish(i, token, "failed", {{"group", group_index}, {"seconds", secs}, {"error", error}});
       what = "FAILED " + run.folder + ": " + error;
     } else if (outcome == train::Outcome::kInterrupted) {
-      ledger.release(i);
+      ledger.release(i, token);
       what = "stopped " + run.folder + " (checkpoint written, claim released)";
       stopped = true;
     } else {
@@ -222,7 +291,7 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
       } catch (const std::exception&) {
       }
       const bool ok = outcome == train::Outcome::kCompleted;
-      ledger.finish(i, ok ? "done" : "failed", {{"group", group_index}, {"seconds", secs}});
+      ledger.finish(i, token, ok ? "done" : "failed", {{"group", group_index}, {"seconds", secs}});
       char buf[160];
       if (ok && result.contains("final")) {
         std::snprintf(buf, sizeof buf, "done %s in %s: best test top-1 %.2f%%", run.folder.c_str(),

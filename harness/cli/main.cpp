@@ -123,12 +123,18 @@ int cmd_train(const std::string& config_path, const std::vector<std::string>& se
   for (const auto& s : sets) acm::train::apply_override(j, s);
   if (!sets.empty()) where += " (with --set)";
   const acm::train::RunConfig config = acm::train::parse_run_config(j, where);
-  switch (acm::train::run_training(config, {out, resume, quiet, stop_after})) {
+  acm::train::TrainOptions options;
+  options.out_dir = out;
+  options.resume = resume;
+  options.quiet = quiet;
+  options.stop_after = stop_after;
+  switch (acm::train::run_training(config, options)) {
     case acm::train::Outcome::kCompleted:
       return 0;
     case acm::train::Outcome::kInterrupted:
       return acm::train::kExitInterrupted;
     case acm::train::Outcome::kFailed:
+    case acm::train::Outcome::kLostClaim:  // only a sweep holds claims
       return 1;
   }
   return 1;

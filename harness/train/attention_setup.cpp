@@ -2,7 +2,10 @@
 
 #include <torch/torch.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
+#include <fstream>
 
 #include "augment/attention_cache.h"
 #include "augment/extractor.h"
@@ -31,9 +34,39 @@ std::shared_ptr<const augment::Extractor> load_extractor(const RunConfig& c, con
   }
 }
 
+namespace {
+
+// The run of this harness that made the extractor, when its folder holds that run's completed result: its
+// resolved config and world size (what the report needs to group by the extractor's origin); null otherwise.
+json producing_run(const std::string& path) {
+  std::string dir = path;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    const auto slash = path.rfind('/');
+    if (path.compare(slash == std::string::npos ? 0 : slash + 1, std::string::npos,
+                     "checkpoint.safetensors") != 0) {
+      return nullptr;  // converted weights or TorchScript: known by the file's hash alone
+    }
+    dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  }
+  std::ifstream in(dir + "/result.json");
+  if (!in) return nullptr;
+  try {
+    const json r = json::parse(in);
+    if (r.value("status", "") != "completed" || !r.contains("config")) return nullptr;
+    const int world = r.contains("distributed") ? r["distributed"].value("world_size", 0) : 0;
+    return {{"folder", dir}, {"config", r["config"]}, {"world_size", world}};
+  } catch (const json::exception&) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
 AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
                                  const data::TransformSpec& transform, c10::Device device,
-                                 const std::string& out_dir, FILE* out, bool write_cache) {
+                                 const std::string& out_dir, FILE* out, bool write_cache,
+                                 const std::function<bool()>& commit) {
   const auto& a = c.mix.attentive;
   if (a.grid > train.height || a.grid > train.width) {
     throw config::ConfigError("$.mix.grid: a " + std::to_string(a.grid) + "×" + std::to_string(a.grid) +
@@ -46,6 +79,7 @@ AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
                   {"extractor_hash", ex->file_hash()},
                   {"map", {ex->map_channels(), ex->map_height(), ex->map_width()}},
                   {"cache", c.mix.cache}};
+  if (json run = producing_run(c.mix.extractor.path); !run.is_null()) setup.record["extractor_run"] = run;
   std::fprintf(out, "attn  %s: %lld×%lld×%lld map, %s, %lld×%lld grid\n", ex->description().c_str(),
                static_cast<long long>(ex->map_channels()), static_cast<long long>(ex->map_height()),
                static_cast<long long>(ex->map_width()), c.mix.extractor.reduce.how.c_str(),
@@ -99,7 +133,7 @@ AttentionSetup prepare_attention(const RunConfig& c, const data::Dataset& train,
   }
   progress.finish();
   augment::AttentionCache cache(maps, ex->black_value(), train.height, train.width, ex->description());
-  if (write_cache) cache.save(path, key);
+  if (write_cache) cache.save(path, key, commit);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   setup.record["cache_built"] = true;
   setup.record["cache_build_seconds"] = secs;

@@ -74,7 +74,10 @@ json read_json(const std::string& path) {
   }
 }
 
-void write_json(const std::string& path, const json& j) { models::write_file_atomic(path, j.dump(2) + "\n"); }
+// Written atomically; `commit` is the sweep's fence (TrainOptions::holds_claim), asked before the rename.
+bool write_json(const std::string& path, const json& j, const std::function<bool()>& commit = nullptr) {
+  return models::write_file_atomic(path, j.dump(2) + "\n", commit);
+}
 
 struct Eval {
   double top1 = 0, top5 = 0;
@@ -192,6 +195,13 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   const std::string result_path = opt.out_dir + "/result.json",
                     ckpt_path = opt.out_dir + "/checkpoint.safetensors";
   Fault fault;
+  // The sweep's fence, on rank 0: still ours? (Always, outside a sweep.) Once it says no, it stays no.
+  bool claim_gone = false;
+  auto holds = [&]() -> bool {
+    if (!claim_gone && opt.holds_claim && (opt.claim_lost && opt.claim_lost->load())) claim_gone = true;
+    if (!claim_gone && opt.holds_claim && !opt.holds_claim()) claim_gone = true;
+    return !claim_gone;
+  };
 
   // Everything that can be checked is checked before training starts, on every rank, and agreed on: a rank
   // that fails makes every rank stop with its message.
@@ -212,7 +222,9 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
           throw std::runtime_error(
               opt.out_dir + " holds a checkpoint of an unfinished run: add --resume, or use a new --out");
         }
-        write_json(opt.out_dir + "/config.json", resolved);
+        if (!holds() || !write_json(opt.out_dir + "/config.json", resolved, holds)) {
+          throw LostClaim("the sweep's claim on " + opt.out_dir + " was taken over before the run started");
+        }
       },
       exit_code_of);
 
@@ -310,9 +322,12 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
         if (c.mix.method == "attentive_cutmix") {
           auto t = clock_type::now();
           attention = prepare_attention(c, splits->train, lo.transform, device, opt.out_dir, out,
-                                        /*write_cache=*/lead);
+                                        /*write_cache=*/lead, holds);
           s.timing["attention_setup"] += since(t);
         }
+        // Last in setup, which drew from the generators (model init, the extractor's): the resumed sitting
+        // draws on from where the checkpointed one stopped.
+        if (opt.resume) restore_generators(s.generators, device);
       },
       exit_code_of);
 
@@ -384,11 +399,25 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
     }
   }
 
+  auto lost_claim = [&] {
+    if (lead) {
+      std::fprintf(stderr,
+                   "\nlost claim: another job took %s over (this one was suspended past the claim "
+                   "timeout); stopped at epoch %lld step %lld without writing\n",
+                   opt.out_dir.c_str(), static_cast<long long>(s.epoch + 1),
+                   static_cast<long long>(s.step_in_epoch));
+    }
+    return Outcome::kLostClaim;
+  };
   // Errors from here on are not agreed on: a failing rank ends the whole job (the others may be waiting in a
   // collective). One process rethrows as before.
   try {
     auto interrupted = [&] {
-      if (lead) {
+      if (lead && claim_gone) {
+        std::fprintf(stderr,
+                     "\nstop requested; the claim on %s was taken over meanwhile: no checkpoint written\n",
+                     opt.out_dir.c_str());
+      } else if (lead) {
         const std::string why = stop_requested() ? "signal " + std::to_string(stop_signal())
                                 : opt.stop_after > 0 && s.global_step >= opt.stop_after
                                     ? std::string("--stop-after")
@@ -403,6 +432,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
     };
     auto failed = [&](const std::string& error) {
       if (!lead) return Outcome::kFailed;
+      if (!holds()) return Outcome::kLostClaim;
       json result = {{"schema_version", kResultSchemaVersion},
                      {"status", "failed"},
                      {"error", error},
@@ -415,14 +445,16 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
       for (const auto& m : s.history) epochs.push_back(to_json(m));
       result["epochs"] = epochs;
       result["timing"] = s.timing;
-      write_json(result_path, result);
+      if (!write_json(result_path, result, holds)) return Outcome::kLostClaim;
       std::fprintf(stderr, "error: %s\nresult (failed): %s\n", error.c_str(), result_path.c_str());
       return Outcome::kFailed;
     };
+    // A claim lost at a checkpoint is seen by every rank at the next vote.
     auto checkpoint = [&](const TrainState& st) {
       auto t = clock_type::now();
       sync_buffers();
-      if (lead) save_checkpoint(ckpt_path, *model, *optimizer, st, hash, model_record);
+      if (lead && holds())
+        save_checkpoint(ckpt_path, *model, *optimizer, st, hash, model_record, device, holds);
       s.timing["checkpoint"] += since(t);
     };
 
@@ -488,16 +520,20 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
         t = clock_type::now();
         reducer.finish();
         // One small vote per step: loss and accuracy over the global batch, any rank's non-finite loss, any
-        // rank's stop request (SIGTERM/SIGUSR1 reach ranks at different steps; all stop at the same one).
+        // rank's stop request (SIGTERM/SIGUSR1 reach ranks at different steps; all stop at the same one), and
+        // rank 0's lost claim (read from the heartbeat's flag: no file access per step).
+        if (lead && opt.claim_lost && opt.claim_lost->load()) claim_gone = true;
         at::Tensor vote = at::tensor(
             std::vector<double>{std::isfinite(local_loss) ? local_loss * static_cast<double>(y.size(0)) : 0.0,
                                 local_correct, static_cast<double>(y.size(0)),
-                                std::isfinite(local_loss) ? 0.0 : 1.0, stop_requested() ? 1.0 : 0.0},
+                                std::isfinite(local_loss) ? 0.0 : 1.0, stop_requested() ? 1.0 : 0.0,
+                                claim_gone ? 1.0 : 0.0},
             at::kDouble);
         if (ranks > 1) control.all_reduce(vote);
         s.timing["communication"] += since(t);
         const double* v = vote.data_ptr<double>();
         const double global_seen = v[2], loss_value = v[0] / std::max(global_seen, 1.0);
+        if (v[5] > 0) return lost_claim();
         if (v[3] > 0) {
           const std::string where = std::isfinite(local_loss)
                                         ? " on " + std::to_string(static_cast<int>(v[3])) + " of " +
@@ -561,10 +597,12 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
       TrainState next = s;
       ++next.epoch;
       checkpoint(next);
-      // A signal that came during eval: the ranks agree on stopping here too.
-      at::Tensor late = at::full({1}, stop_requested() ? 1.0 : 0.0, at::kDouble);
+      // A signal that came during eval, or a claim lost at the checkpoint: the ranks agree on stopping here.
+      at::Tensor late =
+          at::tensor(std::vector<double>{stop_requested() ? 1.0 : 0.0, claim_gone ? 1.0 : 0.0}, at::kDouble);
       if (ranks > 1) control.all_reduce(late, dist::ReduceOp::kMax);
-      if ((stop_at_epoch_end || late.item<double>() > 0) && next.epoch < c.epochs) {
+      if (late.data_ptr<double>()[1] > 0) return lost_claim();
+      if ((stop_at_epoch_end || late.data_ptr<double>()[0] > 0) && next.epoch < c.epochs) {
         s = next;
         return interrupted();
       }
@@ -592,7 +630,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
                    {"timing", timing}};
     if (!attention.record.is_null()) result["attention"] = attention.record;
     result.update(opt.result_extra);
-    write_json(result_path, result);
+    if (!holds() || !write_json(result_path, result, holds)) return lost_claim();
     if (!opt.quiet) {
       const json f = result["final"];
       std::fprintf(out, 

@@ -5,8 +5,11 @@
 // never leaves a result that claims completion.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <exception>
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -23,7 +26,15 @@ namespace acm::train {
 
 inline constexpr int kResultSchemaVersion = 1;
 
-enum class Outcome { kCompleted, kInterrupted, kFailed };
+// kLostClaim: a sweep's claim on the run was taken over (this job was suspended past the claim timeout); the
+// run stopped without writing anything more into its folder.
+enum class Outcome { kCompleted, kInterrupted, kFailed, kLostClaim };
+
+// Thrown before training when the claim is already gone (the run writes nothing).
+class LostClaim : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 struct TrainOptions {
   std::string out_dir;
@@ -37,6 +48,12 @@ struct TrainOptions {
   FILE* log = nullptr;
   // Merged into the result file, completed or failed (a sweep's run identity).
   nlohmann::json result_extra = nlohmann::json::object();
+  // A sweep's fence (sweeps/ledger.h), on rank 0: `holds_claim` reads the run's claim and is asked before
+  // every write into out_dir (config, attention cache, checkpoint, result) and again just before each file is
+  // renamed into place; `claim_lost`, set by the claim's heartbeat, is read at every step. Once the claim is
+  // gone, every rank stops at the same step and the run returns kLostClaim, writing nothing.
+  std::function<bool()> holds_claim;
+  const std::atomic<bool>* claim_lost = nullptr;
 };
 
 // Runs (or resumes) the run. Config and input errors before training throw; a failure during training (a

@@ -216,6 +216,44 @@ TEST(GpuTrain, ARunInterruptedOnTheGpuResumesThere) {
             1e-3);
 }
 
+// Stochastic depth and dropout on the GPU draw from the CUDA generator: its state is in the checkpoint and
+// put back on resume, so the resumed run's generator ends exactly where the uninterrupted run's does (without
+// the restore it would restart from the seed and repeat the first steps' masks), and the run ends alike.
+TEST(GpuTrain, TheCudaGeneratorResumesWhereItStopped) {
+  SKIP_WITHOUT_GPU();
+  TempDir dir;
+  const std::string config = write_config(dir, "run.json",
+                                          {{"device", "cuda"},
+                                           {"model", "efficientnet_b0"},
+                                           {"model_options", {{"width", 8}, {"stem", "cifar"}}},
+                                           {"dataset", {{"train_size", 64}}},
+                                           {"epochs", 4}});
+  ASSERT_EQ(run("train --quiet --config " + config + " --out " + dir.file("whole")).code, 0);
+  const Job part =
+      run("train --quiet --config " + config + " --out " + dir.file("split") + " --stop-after 3");
+  ASSERT_EQ(part.code, 75) << part.output;
+  const auto stopped = models::read_safetensors(dir.file("split/checkpoint.safetensors"));
+  EXPECT_NE(json::parse(stopped.metadata.at("generators")).value("cuda", ""), "")
+      << "the CUDA generator is saved";
+  const Job rest = run("train --quiet --resume --out " + dir.file("split"));
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  auto cuda_state = [](const std::string& ckpt) {
+    for (auto& [name, t] : models::read_safetensors(ckpt).tensors) {
+      if (name == "rng/cuda") return t;
+    }
+    return at::Tensor();
+  };
+  const at::Tensor a = cuda_state(dir.file("whole/checkpoint.safetensors"));
+  const at::Tensor b = cuda_state(dir.file("split/checkpoint.safetensors"));
+  ASSERT_TRUE(a.defined() && b.defined());
+  EXPECT_TRUE(at::equal(a, b))
+      << "the resumed run's CUDA generator ends elsewhere than the uninterrupted run's";
+  const json whole = read_json(dir.file("whole/result.json")),
+             split = read_json(dir.file("split/result.json"));
+  expect_gpu_run(split, "resumed");
+  EXPECT_LT(worst_loss_difference(split, whole), 1e-3);
+}
+
 // A sweep under mpirun with two groups of one rank: each group's rank takes GPU (local rank mod GPUs), so
 // on a one-GPU node both share it, and every run completes on a GPU with NCCL.
 TEST(GpuTrain, TwoSweepGroupsTrainOnTheGpus) {

@@ -384,6 +384,168 @@ TEST(Sweep, AChangedRunMovesItsOldFolderAside) {
   EXPECT_NE(json::parse(testing::read_text(run + "/run.json"))["id"], old_id);
 }
 
+// After --allow-spec-change the report counts the new plan's runs only: its n per group is the new plan's
+// seeds, and the old runs, moved aside, are listed as not counted with the reason.
+TEST(Sweep, AfterAPlanChangeTheReportCountsTheNewPlanOnly) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  ASSERT_EQ(sweep(0, write_spec(dir, tiny_spec({seeds(2)}, 1)), out, "--no-report").code, 0);
+  const Job changed =
+      sweep(0, write_spec(dir, tiny_spec({seeds(3)}, 2), "changed.json"), out, "--allow-spec-change");
+  ASSERT_EQ(changed.code, 0) << changed.output;
+  const json s = json::parse(testing::read_text(out + "/report/summary.json"));
+  ASSERT_EQ(s["groups"].size(), 1u) << s["groups"].dump();
+  EXPECT_EQ(s["groups"][0]["count"], 3);
+  EXPECT_EQ(s["groups"][0]["seeds"], (json{0, 1, 2}));
+  EXPECT_EQ(s["groups"][0]["epochs"], 2);
+  EXPECT_EQ(s["runs_completed"], 3);
+  ASSERT_EQ(s["not_counted"].size(), 2u) << s["not_counted"].dump();
+  for (const auto& n : s["not_counted"]) {
+    EXPECT_NE(n["folder"].get<std::string>().find(".superseded-"), std::string::npos) << n.dump();
+    EXPECT_NE(n["reason"].get<std::string>().find("moved aside when the plan changed"), std::string::npos)
+        << n.dump();
+  }
+  EXPECT_NE(changed.output.find("### Not counted"), std::string::npos) << changed.output;
+  EXPECT_NE(changed.output.find("Runs counted: 3 of the 3 planned"), std::string::npos) << changed.output;
+}
+
+// Like with like, through the binary: CutMix at 2 epochs and Attentive CutMix at 3 are two labelled rows with
+// nothing compared across them; Attentive CutMix with two extractor files is two groups; and a group's n is
+// never more than its distinct seeds, however many folders repeat one.
+TEST(Sweep, TheReportGroupsOnlyLikeWithLike) {
+  TempDir dir;
+  std::string log;
+  for (int s : {0, 1}) {
+    const std::string ex = dir.file("ex" + std::to_string(s));
+    ASSERT_EQ(testing::run_command(
+                  g_harness + " train --quiet --out " + ex + " --set seed=" + std::to_string(s) +
+                      " --set dataset.name=synthetic --set dataset.train_size=64 --set dataset.test_size=16"
+                      " --set dataset.channels=1 --set dataset.height=16 --set dataset.width=16"
+                      " --set dataset.classes=4 --set model_options.width=4 --set epochs=1"
+                      " --set batch_size=16 --set threads=1 2>&1",
+                  &log),
+              0)
+        << log;
+  }
+  json methods = json::parse(R"({"name": "method", "values": [
+    {"label": "cutmix", "set": {"mix": {"method": "cutmix", "prob": 1.0}, "epochs": 2}},
+    {"label": "attentive_cutmix", "set": {"mix": {"method": "attentive_cutmix", "top_n": 6, "extractor": {"input_size": 32}}, "epochs": 3},
+     "axes": [{"name": "extractor", "values": [{"label": "A"}, {"label": "B"}]}]}]})");
+  methods["values"][1]["axes"][0]["values"][0]["set"] = {
+      {"mix", {{"extractor", {{"path", dir.file("ex0")}}}}}};
+  methods["values"][1]["axes"][0]["values"][1]["set"] = {
+      {"mix", {{"extractor", {{"path", dir.file("ex1")}}}}}};
+  const std::string out = dir.file("out");
+  const Job j = sweep(0, write_spec(dir, tiny_spec({methods, seeds(2)})), out);
+  ASSERT_EQ(j.code, 0) << j.output;
+  const json s = json::parse(testing::read_text(out + "/report/summary.json"));
+  ASSERT_EQ(s["tables"].size(), 1u);
+  const json& t = s["tables"][0];
+  ASSERT_EQ(t["rows"].size(), 2u) << t.dump();
+  EXPECT_EQ(t["rows"][0]["label"], "resnet18 (epochs 2)");
+  EXPECT_EQ(t["rows"][1]["label"], "resnet18 (epochs 3)");
+  EXPECT_EQ(t["rows"][0]["cells"].size(), 1u);
+  EXPECT_TRUE(t["rows"][0]["cells"].contains("cutmix"));
+  EXPECT_EQ(t["rows"][1]["cells"].size(), 2u) << "one column per extractor file";
+  for (const auto& [label, cell] : t["rows"][1]["cells"].items()) {
+    EXPECT_EQ(label.rfind("attentive_cutmix [extractor file ", 0), 0u) << label;
+    EXPECT_EQ(cell["count"], 2) << label;
+  }
+  // The one comparison is between the two extractors, in their row: nothing across rows, no gain column.
+  ASSERT_EQ(s["comparisons"].size(), 1u) << s["comparisons"].dump();
+  EXPECT_EQ(s["comparisons"][0]["row"], "resnet18 (epochs 3)");
+  for (const auto& row : t["rows"]) EXPECT_FALSE(row.contains("gain_over_cutmix"));
+  EXPECT_NE(j.output.find("| resnet18 (epochs 2) |"), std::string::npos) << j.output;
+
+  // The runs copied elsewhere with one of them twice (no plan there): n stays the number of distinct seeds.
+  const std::string copy = dir.file("copy");
+  ASSERT_EQ(testing::run_command("cp -r " + out + " " + copy + " && rm " + copy + "/sweep.json && cp -r " +
+                                     copy + "/synthetic/resnet18/cutmix/seed0 " + copy +
+                                     "/synthetic/resnet18/cutmix/seed0-again",
+                                 &log),
+            0)
+      << log;
+  ASSERT_EQ(testing::run_command(g_harness + " report " + copy + " 2>&1", &log), 0) << log;
+  const json c = json::parse(testing::read_text(copy + "/report/summary.json"));
+  for (const auto& g : c["groups"]) {
+    std::set<int> distinct;
+    for (const auto& seed : g["seeds"]) distinct.insert(seed.get<int>());
+    EXPECT_EQ(g["count"].get<std::size_t>(), distinct.size()) << g.dump();
+  }
+  ASSERT_EQ(c["not_counted"].size(), 1u) << c["not_counted"].dump();
+  EXPECT_EQ(c["not_counted"][0]["folder"], "synthetic/resnet18/cutmix/seed0-again");
+}
+
+// A job suspended past the claim timeout (SIGSTOP, as Slurm's suspend or a paused VM) while a second job
+// takes its run over: when it wakes (SIGCONT) it finds the claim gone, logs "lost claim" and writes nothing
+// more into the run's folder. The run completes once, by the second job, from the first one's checkpoint.
+TEST(Sweep, ASuspendedJobLosesItsClaimAndWritesNothing) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  const std::string spec = write_spec(dir, tiny_spec({seeds(1)}, 80));
+  const std::string run = out + "/synthetic/resnet18/baseline/seed0";
+  const std::vector<std::string> argv = {g_harness, "sweep",           spec, "--out",
+                                         out,       "--claim-timeout", "2",  "--no-report"};
+  const int first = testing::spawn(argv, dir.file("first.log"));
+  ASSERT_TRUE(testing::wait_for_text(run + "/train.log", "test  epoch 3/", 60))
+      << testing::read_text(dir.file("first.log"));
+  ASSERT_EQ(::kill(first, SIGSTOP), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(3500));  // past the 2 s timeout
+  const int second = testing::spawn(argv, dir.file("second.log"));
+  EXPECT_EQ(testing::wait_exit(second), 0) << testing::read_text(dir.file("second.log"));
+  // The run's folder as the second job left it: every file's size and modification time.
+  auto snapshot = [&] {
+    std::map<std::string, std::pair<long, double>> files;
+    for (const auto& name :
+         {"result.json", "checkpoint.safetensors", "train.log", "config.json", "run.json", "claim.json"}) {
+      struct stat st {};
+      if (::stat((run + "/" + name).c_str(), &st) == 0)
+        files[name] = {static_cast<long>(st.st_size), mtime(run + "/" + name)};
+    }
+    std::string listing;
+    testing::run_command("ls -A " + run, &listing);
+    files["(listing) " + listing] = {0, 0};
+    return files;
+  };
+  const auto before = snapshot();
+  ASSERT_EQ(::kill(first, SIGCONT), 0);
+  EXPECT_EQ(testing::wait_exit(first), 0) << testing::read_text(dir.file("first.log"));
+  EXPECT_EQ(snapshot(), before) << "the woken job wrote into the run's folder";
+  EXPECT_NE(testing::read_text(dir.file("first.log")).find("lost claim"), std::string::npos)
+      << testing::read_text(dir.file("first.log"));
+
+  const auto ev = events(out);
+  std::string first_job, takeover_token;
+  for (const auto& e : ev) {
+    if (e["event"] == "claim") first_job = e["job"];
+    if (e["event"] == "takeover") {
+      EXPECT_EQ(e["attempt"], 2);
+      EXPECT_EQ(e["resume"], true) << "resumed from the suspended job's checkpoint";
+      EXPECT_EQ(e["previous_job"], first_job);
+      EXPECT_NE(e["previous_token"], "");
+      takeover_token = e["token"];
+    }
+  }
+  ASSERT_FALSE(takeover_token.empty()) << "the second job took the run over";
+  EXPECT_EQ(count_events(ev, "done").at("synthetic/resnet18/baseline/seed0"), 1);
+  int lost = 0;
+  for (const auto& e : ev) {
+    if (e["event"] == "done") {
+      EXPECT_EQ(e["token"], takeover_token);
+    }
+    if (e["event"] == "lost claim") {
+      ++lost;
+      EXPECT_EQ(e["job"], first_job);
+      EXPECT_EQ(e["result"], "completed");
+    }
+  }
+  EXPECT_EQ(lost, 1);
+  const json r = result_of(out, "synthetic/resnet18/baseline/seed0");
+  EXPECT_EQ(r["status"], "completed");
+  EXPECT_EQ(r["sweep"]["token"], takeover_token);
+  EXPECT_EQ(r["epochs"].size(), 80u);
+}
+
 // SIGUSR1 to mpirun (what Slurm sends before a time limit): both groups checkpoint, release their claims and
 // the job exits 75; the same command then finishes the sweep, resuming the interrupted runs.
 TEST(Sweep, SignalCheckpointsReleasesAndTheSameCommandGoesOn) {
