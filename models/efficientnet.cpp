@@ -27,22 +27,22 @@ nn::Conv2d conv(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t 
 
 struct MBConvImpl : nn::Module {
   MBConvImpl(std::int64_t in, std::int64_t out, std::int64_t expand, std::int64_t k, std::int64_t stride,
-             double drop, Norm norm)
+             double drop, Norm norm, const NormOptions& no)
       : residual(stride == 1 && in == out), drop_prob(drop) {
     const std::int64_t mid = make_divisible(static_cast<double>(in * expand));
     if (mid != in) {
       expand_conv = register_module("expand_conv", conv(in, mid, 1));
-      expand_norm = make_norm(norm, mid);
+      expand_norm = make_norm(norm, mid, no);
       register_module("expand_norm", expand_norm.ptr());
     }
     dw_conv = register_module("dw_conv", conv(mid, mid, k, stride, mid));
-    dw_norm = make_norm(norm, mid);
+    dw_norm = make_norm(norm, mid, no);
     register_module("dw_norm", dw_norm.ptr());
     const std::int64_t squeeze = std::max<std::int64_t>(1, in / 4);
     se_fc1 = register_module("se_fc1", conv(mid, squeeze, 1, 1, 1, /*bias=*/true));
     se_fc2 = register_module("se_fc2", conv(squeeze, mid, 1, 1, 1, /*bias=*/true));
     project_conv = register_module("project_conv", conv(mid, out, 1));
-    project_norm = make_norm(norm, out);
+    project_norm = make_norm(norm, out, no);
     register_module("project_norm", project_norm.ptr());
   }
 
@@ -87,7 +87,8 @@ class EfficientNetImpl : public ClassifierImpl {
     features_ = register_module("features", nn::Sequential());
     const std::int64_t stem_out = make_divisible(32 * wm);
     features_->push_back("stem_conv", conv(spec.in_channels, stem_out, 3, cifar ? 1 : 2));
-    features_->push_back("stem_norm", make_norm(spec.norm, stem_out));
+    const NormOptions no{scale.bn_eps, scale.bn_momentum};
+    features_->push_back("stem_norm", make_norm(spec.norm, stem_out, no));
     features_->push_back("stem_act", nn::Functional([](torch::Tensor x) { return torch::silu(x); }));
     std::int64_t id = 0, channels = stem_out;
     bool first_strided = true;
@@ -103,7 +104,7 @@ class EfficientNetImpl : public ClassifierImpl {
       Stack stage;
       for (std::int64_t l = 0; l < layers; ++l) {
         const double drop = kStochasticDepth * static_cast<double>(id) / static_cast<double>(total);
-        stage->push_back(MBConv(channels, out, s.expand, s.kernel, l == 0 ? stride : 1, drop, spec.norm));
+        stage->push_back(MBConv(channels, out, s.expand, s.kernel, l == 0 ? stride : 1, drop, spec.norm, no));
         channels = out;
         ++id;
       }
@@ -111,7 +112,7 @@ class EfficientNetImpl : public ClassifierImpl {
     }
     const std::int64_t head = 4 * channels;
     features_->push_back("head_conv", conv(channels, head, 1));
-    features_->push_back("head_norm", make_norm(spec.norm, head));
+    features_->push_back("head_norm", make_norm(spec.norm, head, no));
     features_->push_back("head_act", nn::Functional([](torch::Tensor x) { return torch::silu(x); }));
     feature_channels_ = head;
     classifier_ = register_module("classifier", nn::Linear(head, spec.num_classes));

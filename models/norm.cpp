@@ -97,17 +97,17 @@ torch::Tensor SyncBatchNorm2dImpl::forward(torch::Tensor x) {
                                 eps_);
 }
 
-nn::AnyModule make_norm(Norm norm, std::int64_t channels) {
+nn::AnyModule make_norm(Norm norm, std::int64_t channels, const NormOptions& o) {
   switch (norm) {
     case Norm::kGroup:
       return nn::AnyModule(
-          nn::GroupNorm(nn::GroupNormOptions(std::gcd<std::int64_t>(32, channels), channels)));
+          nn::GroupNorm(nn::GroupNormOptions(std::gcd<std::int64_t>(32, channels), channels).eps(o.eps)));
     case Norm::kSyncBatch:
-      return nn::AnyModule(SyncBatchNorm2d(channels));
+      return nn::AnyModule(SyncBatchNorm2d(channels, o.eps, o.momentum));
     case Norm::kBatch:
       break;
   }
-  return nn::AnyModule(nn::BatchNorm2d(channels));
+  return nn::AnyModule(nn::BatchNorm2d(nn::BatchNorm2dOptions(channels).eps(o.eps).momentum(o.momentum)));
 }
 
 }  // namespace acm::models

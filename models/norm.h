@@ -37,7 +37,13 @@ class SyncBatchNorm2dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SyncBatchNorm2d);
 
+// PyTorch's defaults; EfficientNet-B5..B7 use eps 1e-3 and momentum 0.01, as torchvision builds them.
+struct NormOptions {
+  double eps = 1e-5;
+  double momentum = 0.1;  // the running statistics' update weight (batch norms)
+};
+
 // BatchNorm2d, GroupNorm (gcd(32, channels) groups) or SyncBatchNorm2d over `channels` channels.
-torch::nn::AnyModule make_norm(Norm norm, std::int64_t channels);
+torch::nn::AnyModule make_norm(Norm norm, std::int64_t channels, const NormOptions& options = {});
 
 }  // namespace acm::models

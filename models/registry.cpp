@@ -59,9 +59,12 @@ const std::vector<ModelEntry>& registry() {
       efficientnet("efficientnet_b2", "EfficientNet-B2: width 1.1, depth 1.2, dropout 0.3", {1.1, 1.2, 0.3}),
       efficientnet("efficientnet_b3", "EfficientNet-B3: width 1.2, depth 1.4, dropout 0.3", {1.2, 1.4, 0.3}),
       efficientnet("efficientnet_b4", "EfficientNet-B4: width 1.4, depth 1.8, dropout 0.4", {1.4, 1.8, 0.4}),
-      efficientnet("efficientnet_b5", "EfficientNet-B5: width 1.6, depth 2.2, dropout 0.4", {1.6, 2.2, 0.4}),
-      efficientnet("efficientnet_b6", "EfficientNet-B6: width 1.8, depth 2.6, dropout 0.5", {1.8, 2.6, 0.5}),
-      efficientnet("efficientnet_b7", "EfficientNet-B7: width 2.0, depth 3.1, dropout 0.5", {2.0, 3.1, 0.5}),
+      efficientnet("efficientnet_b5", "EfficientNet-B5: width 1.6, depth 2.2, dropout 0.4",
+                   {1.6, 2.2, 0.4, 1e-3, 0.01}),
+      efficientnet("efficientnet_b6", "EfficientNet-B6: width 1.8, depth 2.6, dropout 0.5",
+                   {1.8, 2.6, 0.5, 1e-3, 0.01}),
+      efficientnet("efficientnet_b7", "EfficientNet-B7: width 2.0, depth 3.1, dropout 0.5",
+                   {2.0, 3.1, 0.5, 1e-3, 0.01}),
   };
   return entries;
 }

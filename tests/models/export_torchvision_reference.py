@@ -1,4 +1,4 @@
-"""Writes torchvision reference outputs for tests/models/test_torchvision_match.cpp.
+"""Writes torchvision reference outputs for tests/models/test_torchvision_match.cpp (ResNet, DenseNet, EfficientNet).
 
 For each architecture: a randomly initialised torchvision model (BatchNorm statistics and affine parameters
 randomised too, so that eval mode exercises them), its state_dict as a .pth, the .safetensors the converter makes of
@@ -29,7 +29,12 @@ for arch in sys.argv[3:]:
     model.eval()
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
-        feats = torch.nn.Sequential(*list(model.children())[:-2])(x)
+        if arch.startswith("resnet"):
+            feats = torch.nn.Sequential(*list(model.children())[:-2])(x)
+        elif arch.startswith("densenet"):
+            feats = torch.nn.functional.relu(model.features(x))  # DenseNet.forward applies it after features
+        else:
+            feats = model.features(x)
         logits = model(x)
     pth = os.path.join(out, f"{arch}.pth")
     torch.save(model.state_dict(), pth)
