@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -78,6 +79,35 @@ json metrics_of(const json& result) {
 
 std::string state_of(const std::string& ckpt, const char* key) {
   return json::parse(models::read_safetensors(ckpt).metadata.at("state")).at(key).dump();
+}
+
+// Trains the config at `path` whole (DIR/TAG-whole) and in two sittings (DIR/TAG-split: stopped after 21 steps
+// — mid-epoch at 16 steps per epoch — then --resume), and expects the same final checkpoint, tensor for tensor,
+// and the same per-epoch metrics. `after_stop` looks at the stopped sitting's checkpoint.
+void expect_resume_bit_identical(const TempDir& dir, const std::string& path, const std::string& tag,
+                                 const std::function<void(const std::string&)>& after_stop = nullptr) {
+  ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-whole")}, dir.file(tag + "-w.log")), 0)
+      << acm::testing::read_text(dir.file(tag + "-w.log"));
+  ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-split"), "--stop-after", "21"},
+                  dir.file(tag + "-s1.log")),
+            75)
+      << acm::testing::read_text(dir.file(tag + "-s1.log"));
+  if (after_stop) after_stop(dir.file(tag + "-split/checkpoint.safetensors"));
+  ASSERT_EQ(train({"--out", dir.file(tag + "-split"), "--resume"}, dir.file(tag + "-s2.log")), 0)
+      << acm::testing::read_text(dir.file(tag + "-s2.log"));
+  expect_same_state(dir.file(tag + "-whole/checkpoint.safetensors"), dir.file(tag + "-split/checkpoint.safetensors"));
+  EXPECT_EQ(metrics_of(read_json(dir.file(tag + "-whole/result.json"))),
+            metrics_of(read_json(dir.file(tag + "-split/result.json"))))
+      << tag;
+}
+
+// A tiny run whose checkpoint (DIR/ex) serves as an Attentive CutMix extractor: the CIFAR stem gives a 2×2 map
+// for 16×16 images (the ImageNet stem's 1×1 would be refused).
+void train_extractor(const TempDir& dir) {
+  json ex = tiny_config(256, 1);
+  ex["model_options"]["stem"] = "cifar";
+  ASSERT_EQ(train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0)
+      << acm::testing::read_text(dir.file("ex.log"));
 }
 
 TEST(TrainRun, SameSeedGivesTheSameNumbers) {
@@ -171,17 +201,11 @@ TEST(TrainRun, MixedRunsResumeMidEpochBitIdentical) {
     TempDir dir;
     json cfg = tiny_config(512, 2);  // 16 steps per epoch
     cfg["mix"] = mix;
-    const std::string path = write_config(dir, cfg);
     const std::string method = mix.at("method");
-    ASSERT_EQ(train({"--config", path, "--out", dir.file("whole")}, dir.file("w.log")), 0)
-        << acm::testing::read_text(dir.file("w.log"));
-    ASSERT_EQ(train({"--config", path, "--out", dir.file("split"), "--stop-after", "21"}, dir.file("s1.log")),
-              75);
-    EXPECT_EQ(state_of(dir.file("split/checkpoint.safetensors"), "step_in_epoch"), "5") << method;
-    ASSERT_EQ(train({"--out", dir.file("split"), "--resume"}, dir.file("s2.log")), 0);
-    expect_same_state(dir.file("whole/checkpoint.safetensors"), dir.file("split/checkpoint.safetensors"));
-    const json whole = read_json(dir.file("whole/result.json"));
-    EXPECT_EQ(metrics_of(whole), metrics_of(read_json(dir.file("split/result.json")))) << method;
+    expect_resume_bit_identical(dir, write_config(dir, cfg), method, [&](const std::string& ckpt) {
+      EXPECT_EQ(state_of(ckpt, "step_in_epoch"), "5") << method;
+    });
+    const json whole = read_json(dir.file(method + "-whole/result.json"));
     EXPECT_EQ(whole.at("config").at("mix").at("method"), method);
     EXPECT_GT(whole.at("timing").at("augment").get<double>(), 0) << method;
   }
@@ -243,10 +267,7 @@ TEST(TrainRun, BadConfigExitsTwoNamingThePath) {
 // rebuilding.
 TEST(TrainRun, AttentiveRunsResumeBitIdenticalAndReuseTheCache) {
   TempDir dir;
-  json ex = tiny_config(256, 1);
-  ex["model_options"]["stem"] = "cifar";  // a 2×2 map for 16×16 images (the ImageNet stem's is 1×1: refused)
-  ASSERT_EQ(
-      train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
+  ASSERT_NO_FATAL_FAILURE(train_extractor(dir));
   for (bool cache : {false, true}) {
     json cfg = tiny_config(512, 2);
     cfg["mix"] = {{"method", "attentive_cutmix"},
@@ -254,18 +275,9 @@ TEST(TrainRun, AttentiveRunsResumeBitIdenticalAndReuseTheCache) {
                   {"cache", cache},
                   {"extractor", {{"path", dir.file("ex")}}}};
     const std::string tag = cache ? "cache" : "exact";
-    const std::string path = write_config(dir, cfg, tag + ".json");
-    ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-whole")}, dir.file(tag + "-w.log")), 0)
-        << acm::testing::read_text(dir.file(tag + "-w.log"));
-    ASSERT_EQ(train({"--config", path, "--out", dir.file(tag + "-split"), "--stop-after", "21"},
-                    dir.file(tag + "-s1.log")),
-              75);
-    ASSERT_EQ(train({"--out", dir.file(tag + "-split"), "--resume"}, dir.file(tag + "-s2.log")), 0);
-    expect_same_state(dir.file(tag + "-whole/checkpoint.safetensors"),
-                      dir.file(tag + "-split/checkpoint.safetensors"));
+    expect_resume_bit_identical(dir, write_config(dir, cfg, tag + ".json"), tag);
     const json whole = read_json(dir.file(tag + "-whole/result.json"));
     const json split = read_json(dir.file(tag + "-split/result.json"));
-    EXPECT_EQ(metrics_of(whole), metrics_of(split)) << tag;
     EXPECT_EQ(whole.at("attention").at("cache"), cache);
     EXPECT_EQ(whole.at("attention").at("map"), json::array({32, 2, 2}));
     EXPECT_NE(whole.at("attention").at("extractor").get<std::string>().find("resnet18 (harness checkpoint"),
@@ -285,33 +297,18 @@ TEST(TrainRun, AttentiveRunsResumeBitIdenticalAndReuseTheCache) {
 // both. (Without the restore, every tensor of the final checkpoint differs.)
 TEST(TrainRun, DropoutAndStochasticDepthResumeMidEpochBitIdentical) {
   TempDir dir;
-  json ex = tiny_config(256, 1);
-  ex["model_options"]["stem"] = "cifar";
-  ASSERT_EQ(
-      train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
+  ASSERT_NO_FATAL_FAILURE(train_extractor(dir));
   for (const std::string method : {"none", "attentive_cutmix"}) {
     json cfg = tiny_config(512, 2);  // 16 steps per epoch
     cfg["model"] = "efficientnet_b0";
     cfg["model_options"] = {{"width", 8}, {"stem", "cifar"}};
     cfg["mix"] = {{"method", method}};
     if (method != "none") cfg["mix"].update({{"top_n", 3}, {"extractor", {{"path", dir.file("ex")}}}});
-    const std::string path = write_config(dir, cfg, method + ".json");
-    ASSERT_EQ(train({"--config", path, "--out", dir.file(method + "-whole")}, dir.file(method + "-w.log")), 0)
-        << acm::testing::read_text(dir.file(method + "-w.log"));
-    ASSERT_EQ(train({"--config", path, "--out", dir.file(method + "-split"), "--stop-after", "21"},
-                    dir.file(method + "-s1.log")),
-              75);
-    const auto ckpt = models::read_safetensors(dir.file(method + "-split/checkpoint.safetensors"));
-    const json generators = json::parse(ckpt.metadata.at("generators"));
-    EXPECT_EQ(generators.at("cpu"), "rng/cpu");
-    EXPECT_TRUE(generators.contains("loader") && generators.contains("mixer")) << generators.dump();
-    ASSERT_EQ(train({"--out", dir.file(method + "-split"), "--resume"}, dir.file(method + "-s2.log")), 0)
-        << acm::testing::read_text(dir.file(method + "-s2.log"));
-    expect_same_state(dir.file(method + "-whole/checkpoint.safetensors"),
-                      dir.file(method + "-split/checkpoint.safetensors"));
-    EXPECT_EQ(metrics_of(read_json(dir.file(method + "-whole/result.json"))),
-              metrics_of(read_json(dir.file(method + "-split/result.json"))))
-        << method;
+    expect_resume_bit_identical(dir, write_config(dir, cfg, method + ".json"), method, [](const std::string& ckpt) {
+      const json generators = json::parse(models::read_safetensors(ckpt).metadata.at("generators"));
+      EXPECT_EQ(generators.at("cpu"), "rng/cpu");
+      EXPECT_TRUE(generators.contains("loader") && generators.contains("mixer")) << generators.dump();
+    });
   }
 }
 
@@ -338,10 +335,7 @@ TEST(TrainRun, BadExtractorOrGridExitsTwoBeforeTraining) {
 
 TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
   TempDir dir;
-  json ex = tiny_config(256, 1);
-  ex["model_options"]["stem"] = "cifar";
-  ASSERT_EQ(
-      train({"--config", write_config(dir, ex, "ex.json"), "--out", dir.file("ex")}, dir.file("ex.log")), 0);
+  ASSERT_NO_FATAL_FAILURE(train_extractor(dir));
   json cfg = tiny_config(256, 1);
   cfg["mix"] = {{"method", "attentive_cutmix"}, {"extractor", {{"path", dir.file("ex")}}}};
   const std::string path = write_config(dir, cfg, "att.json");
