@@ -53,13 +53,17 @@ Job launch(int ranks, const std::string& config, const std::string& out, const s
 }
 
 // A tiny GroupNorm ResNet on synthetic data with augmentation off, so that the run is a function of the
-// global batch only. 250 training images in global batches of 24 (divisible by 1, 2, 3 and 6): 10 steps, 10
-// images left over; 50 test images do not split evenly over 3 ranks.
+// global batch only. 130 training images in global batches of 24 (divisible by 1, 2, 3 and 6): 5 steps, 10
+// images left over; 50 test images do not split evenly over 3 ranks. Few steps on purpose: this net on these
+// data is chaotic once a pre-activation crosses zero. On an AVX-512 machine, 250 images (10 steps) ended 2e-3
+// apart between NCHW and channels_last on one rank, and 1 and 2 ranks 1.3e-3 apart, from step 9 on. Over 5
+// steps, layouts, thread counts and rank counts agree to 3e-7 there, while a learning rate 10 % off moves the
+// parameters by 2.9e-2: the 1e-5 bound separates rounding from error.
 std::string write_config(const TempDir& dir, const std::string& name,
                          const json& overrides = json::object()) {
   json c = {{"dataset",
              {{"name", "synthetic"},
-              {"train_size", 250},
+              {"train_size", 130},
               {"test_size", 50},
               {"channels", 3},
               {"height", 16},
@@ -141,7 +145,7 @@ TEST(DistTrain, OneTwoAndThreeRanksEndWithTheSameParameters) {
       continue;
     }
     const double worst = worst_difference(tensors, first);
-    std::printf("  %d ranks vs 1: worst parameter difference %.3g after 10 steps\n", ranks, worst);
+    std::printf("  %d ranks vs 1: worst parameter difference %.3g after 5 steps\n", ranks, worst);
     EXPECT_LT(worst, 1e-5);
     EXPECT_NEAR(r["epochs"][0]["train_loss"].get<double>(),
                 first_result["epochs"][0]["train_loss"].get<double>(), 1e-5);
