@@ -344,10 +344,11 @@ int cmd_report(const std::string& dir, std::string out, const acm::results::Repo
   if (out.empty()) out = dir + "/report";
   const std::string md = acm::results::write_report(summary, out);
   std::printf("%s", md.c_str());
-  std::printf("report %s/{summary.json,table.md,table.csv,table.tex%s}: %zu completed run(s), %zu failed, %zu "
-              "incomplete\n",
+  std::printf("report %s/{summary.json,table.md,table.csv,table.tex%s}: %zu completed run(s) counted, %zu failed, "
+              "%zu incomplete, %zu not counted\n",
               out.c_str(), summary["ablations"].empty() ? "" : ",ablation.svg",
-              summary["runs_completed"].get<std::size_t>(), summary["failed"].size(), summary["incomplete"].size());
+              summary["runs_completed"].get<std::size_t>(), summary["failed"].size(), summary["incomplete"].size(),
+              summary["not_counted"].size());
   return 0;
 }
 
