@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 #include "acm/paper_tables_json.h"  // generated from results/data/paper_tables.json
 #include "results/files.h"
@@ -275,7 +276,20 @@ struct Group {
   std::vector<std::string> folders;
   std::string column;  // the method in a table's words: "attentive_cutmix N=3 [cache off]"
   std::string row;     // the row's label: "resnet18 (epochs 10)"
+  // Over the seeds, once all are in (summarize_group).
+  double mean = 0;
+  json stats;  // {mean, std, ci95, count}: what a group, a table cell and an ablation point show
+  json paper;  // the paper's value where the setting matches (null otherwise)
 };
+
+void summarize_group(Group& g, const ReportOptions& options) {
+  g.mean = mean(g.values);
+  g.stats = {{"mean", g.mean},
+             {"std", or_null(sample_std(g.values))},
+             {"ci95", interval_json(mean_confidence_interval(g.values, kConfidence))},
+             {"count", g.values.size()}};
+  g.paper = options.paper ? paper_value(g.id.dataset, g.id.model, g.id.method, g.top_n, *g.config) : json(nullptr);
+}
 
 // Seeds of one experiment (identity.h) form a group; a seed counts once.
 std::vector<Group> make_groups(const std::vector<Run>& runs, json& not_counted) {
@@ -370,30 +384,27 @@ void label_groups(std::vector<Group>& groups, const std::vector<std::size_t>& me
   }
 }
 
-json group_json(const Group& g, const ReportOptions& options) {
+json group_json(const Group& g) {
   json setting = json::object(), method = json::object();
   for (const auto& [p, v] : g.id.setting) setting[p] = v;
   for (const auto& [p, v] : g.id.method_fields) method[p] = v;
   json params = json::object();
   if (g.top_n > 0) params["n"] = g.top_n;
-  return {{"dataset", g.id.dataset},
-          {"model", g.id.model},
-          {"method", g.id.method},
-          {"params", params},
-          {"row", g.row},
-          {"column", g.column},
-          {"setting", setting},
-          {"method_fields", method},
-          {"count", g.values.size()},
-          {"seeds", g.seeds},
-          {"values", g.values},
-          {"mean", mean(g.values)},
-          {"std", or_null(sample_std(g.values))},
-          {"ci95", interval_json(mean_confidence_interval(g.values, kConfidence))},
-          {"runs", g.folders},
-          {"epochs", g.config->value("epochs", 0)},
-          {"paper", options.paper ? paper_value(g.id.dataset, g.id.model, g.id.method, g.top_n, *g.config)
-                                  : json(nullptr)}};
+  json out = {{"dataset", g.id.dataset},
+              {"model", g.id.model},
+              {"method", g.id.method},
+              {"params", params},
+              {"row", g.row},
+              {"column", g.column},
+              {"setting", setting},
+              {"method_fields", method},
+              {"seeds", g.seeds},
+              {"values", g.values},
+              {"runs", g.folders},
+              {"epochs", g.config->value("epochs", 0)},
+              {"paper", g.paper}};
+  out.update(g.stats);
+  return out;
 }
 
 struct Column {
@@ -429,23 +440,16 @@ json make_table(const std::string& dataset, const std::vector<std::size_t>& memb
   json cols = json::array(), rows = json::array();
   for (const auto& c : columns) cols.push_back({{"label", c.label}, {"method", c.method}});
   const std::size_t first_comparison = comparisons.size();
-  std::vector<std::pair<std::size_t, std::size_t>> gain_refs;  // (row, comparison index)
+  std::map<std::tuple<std::size_t, std::string, std::string>, std::size_t> compared;  // (row, A, B) -> index
   for (std::size_t r = 0; r < row_keys.size(); ++r) {
     auto& in_row = cell[row_keys[r]];
     json cells = json::object();
     double best = -1e300;
-    for (const auto& [label, i] : in_row) best = std::max(best, mean(groups[i].values));
+    for (const auto& [label, i] : in_row) best = std::max(best, groups[i].mean);
     for (const auto& [label, i] : in_row) {
       const Group& g = groups[i];
-      cells[label] = {
-          {"group", i},
-          {"mean", mean(g.values)},
-          {"std", or_null(sample_std(g.values))},
-          {"ci95", interval_json(mean_confidence_interval(g.values, kConfidence))},
-          {"count", g.values.size()},
-          {"paper", options.paper ? paper_value(g.id.dataset, g.id.model, g.id.method, g.top_n, *g.config)
-                                  : json(nullptr)},
-          {"best", mean(g.values) == best}};
+      cells[label] = g.stats;
+      cells[label].update({{"group", i}, {"paper", g.paper}, {"best", g.mean == best}});
     }
     rows.push_back({{"model", row_models[r]}, {"label", row_labels[r]}, {"cells", cells}});
     // Every pair of columns in the row with ≥ 2 seeds each; the later column (the newer method) is A.
@@ -456,17 +460,15 @@ json make_table(const std::string& dataset, const std::vector<std::size_t>& memb
         const Group& ga = groups[in_row[columns[b].label]];
         if (ga.values.size() < 2 || gb.values.size() < 2) continue;
         const WelchResult w = welch_t_test(ga.values, gb.values, kConfidence);
-        if (columns[b].method == "attentive_cutmix" && columns[a].method == "cutmix") {
-          gain_refs.emplace_back(r, comparisons.size());
-        }
+        compared[{r, columns[b].label, columns[a].label}] = comparisons.size();
         comparisons.push_back({{"dataset", dataset},
                                {"model", row_models[r]},
                                {"row", row_labels[r]},
                                {"a", columns[b].label},
                                {"b", columns[a].label},
-                               {"mean_a", mean(ga.values)},
-                               {"mean_b", mean(gb.values)},
-                               {"difference", mean(ga.values) - mean(gb.values)},
+                               {"mean_a", ga.mean},
+                               {"mean_b", gb.mean},
+                               {"difference", ga.mean - gb.mean},
                                {"ci95", interval_json(w.ci)},
                                {"t", or_null(w.t)},
                                {"df", or_null(w.df)},
@@ -487,27 +489,22 @@ json make_table(const std::string& dataset, const std::vector<std::size_t>& memb
     comparisons[k]["family"] = family;
     comparisons[k]["beyond_seed_spread"] = !std::isnan(h) && h < options.alpha;
   }
-  if (options.gain) {
-    for (const auto& [r, k] : gain_refs) {
-      const json& c = comparisons[k];
-      rows[r]["gain_over_cutmix"][c["a"].get<std::string>() + " − " + c["b"].get<std::string>()] = {
-          {"difference", c["difference"]}, {"ci95", c["ci95"]}, {"p", c["p"]}, {"p_holm", c["p_holm"]}};
-    }
-    // A gain with fewer than 2 seeds on a side: the difference alone.
-    for (std::size_t r = 0; r < row_keys.size(); ++r) {
-      auto& in_row = cell[row_keys[r]];
-      for (const auto& c : columns) {
-        if (c.method != "attentive_cutmix" || !in_row.count(c.label)) continue;
-        for (const auto& base : columns) {
-          if (base.method != "cutmix" || !in_row.count(base.label)) continue;
-          const std::string key = c.label + " − " + base.label;
-          if (rows[r].contains("gain_over_cutmix") && rows[r]["gain_over_cutmix"].contains(key)) continue;
-          rows[r]["gain_over_cutmix"][key] = {
-              {"difference", mean(groups[in_row[c.label]].values) - mean(groups[in_row[base.label]].values)},
-              {"ci95", nullptr},
-              {"p", nullptr},
-              {"p_holm", nullptr}};
+  // The gain of Attentive CutMix over CutMix in each row: the difference, with the comparison's CI and p-values
+  // where both sides have the seeds for one.
+  for (std::size_t r = 0; options.gain && r < row_keys.size(); ++r) {
+    auto& in_row = cell[row_keys[r]];
+    for (const auto& c : columns) {
+      if (c.method != "attentive_cutmix" || !in_row.count(c.label)) continue;
+      for (const auto& base : columns) {
+        if (base.method != "cutmix" || !in_row.count(base.label)) continue;
+        json gain = {{"difference", groups[in_row[c.label]].mean - groups[in_row[base.label]].mean},
+                     {"ci95", nullptr},
+                     {"p", nullptr},
+                     {"p_holm", nullptr}};
+        if (const auto k = compared.find({r, c.label, base.label}); k != compared.end()) {
+          for (const char* f : {"ci95", "p", "p_holm"}) gain[f] = comparisons[k->second][f];
         }
+        rows[r]["gain_over_cutmix"][c.label + " − " + base.label] = gain;
       }
     }
   }
@@ -541,6 +538,7 @@ json summarize(const std::string& dir, const ReportOptions& options) {
   const Plan plan = read_plan(dir);
   Listing listing = read_runs(dir, field, plan);
   std::vector<Group> groups = make_groups(listing.runs, listing.not_counted);
+  for (auto& g : groups) summarize_group(g, options);
 
   std::vector<std::string> datasets;
   std::map<std::string, std::vector<std::size_t>> by_dataset;
@@ -581,11 +579,9 @@ json summarize(const std::string& dir, const ReportOptions& options) {
     json points = json::array();
     for (std::size_t i : a.points) {
       const Group& g = groups[i];
-      points.push_back({{"n", g.top_n},
-                        {"mean", mean(g.values)},
-                        {"std", or_null(sample_std(g.values))},
-                        {"ci95", interval_json(mean_confidence_interval(g.values, kConfidence))},
-                        {"count", g.values.size()}});
+      json point = g.stats;
+      point["n"] = g.top_n;
+      points.push_back(point);
     }
     // The series' name: its row and its method's column without N.
     std::string column = g0.column;
@@ -603,7 +599,7 @@ json summarize(const std::string& dir, const ReportOptions& options) {
   json group_list = json::array();
   std::size_t counted = 0;
   for (const auto& g : groups) {
-    group_list.push_back(group_json(g, options));
+    group_list.push_back(group_json(g));
     counted += g.values.size();
   }
   json plan_json = nullptr;

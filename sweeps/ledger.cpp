@@ -256,22 +256,22 @@ Counts Ledger::counts() const {
   return n;
 }
 
+json Ledger::failure_result(std::size_t run, const std::string& error) const {
+  return {{"schema_version", 1},
+          {"status", "failed"},
+          {"error", error},
+          {"config", plan_.runs[run].config},
+          {"sweep", result_block(run)}};
+}
+
 // Under the lock, for runs nobody holds (its extractor run failed, it crashed max_attempts times).
 void Ledger::write_failure(std::size_t run, const std::string& error) {
-  const auto& r = plan_.runs[run];
   results::make_dirs(run_dir(run));
-  json result = {{"schema_version", 1}, {"status", "failed"},          {"error", error},
-                 {"config", r.config},  {"sweep", result_block(run)}};
-  results::write_text_atomic(join_path(run_dir(run), "result.json"), result.dump(2) + "\n");
+  results::write_text_atomic(join_path(run_dir(run), "result.json"), failure_result(run, error).dump(2) + "\n");
 }
 
 void Ledger::record_failure(std::size_t run, const std::string& error, const std::string& token) {
-  const auto& r = plan_.runs[run];
-  json result = {{"schema_version", 1},
-                 {"status", "failed"},
-                 {"error", error},
-                 {"config", r.config},
-                 {"sweep", result_block(run)}};
+  json result = failure_result(run, error);
   result["sweep"]["token"] = token;
   results::write_text_atomic(join_path(run_dir(run), "result.json"), result.dump(2) + "\n",
                              [&] { return holds(run, token); });

@@ -95,6 +95,7 @@ class Ledger {
  private:
   enum class State { kDone, kFailed, kLive, kFree };
   State state_of(std::size_t run, nlohmann::json* claim) const;
+  nlohmann::json failure_result(std::size_t run, const std::string& error) const;
   void write_failure(std::size_t run, const std::string& error);
   double now_on_disk() const;  // the file system's clock (the lock file touched now)
 

@@ -345,7 +345,6 @@ namespace {
 // Two planned runs that the report would count as one experiment and one seed (results/identity.h): the
 // second would only repeat the first (e.g. an axis over threads). A spec error that names what differs.
 void reject_repeated_runs(const Sweep& sw, const std::string& where) {
-  std::vector<results::Identity> ids(sw.runs.size());
   auto identity = [&](std::size_t i) {
     const auto& r = sw.runs[i];
     std::string extractor;
@@ -360,8 +359,8 @@ void reject_repeated_runs(const Sweep& sw, const std::string& where) {
   };
   std::map<std::string, std::size_t> seen;
   for (std::size_t i = 0; i < sw.runs.size(); ++i) {
-    ids[i] = identity(i);
-    const auto [it, fresh] = seen.emplace(ids[i].key() + "\nseed " + std::to_string(ids[i].seed), i);
+    const results::Identity id = identity(i);
+    const auto [it, fresh] = seen.emplace(id.key() + "\nseed " + std::to_string(id.seed), i);
     if (fresh) continue;
     const auto& a = sw.runs[it->second];
     const auto& b = sw.runs[i];
@@ -374,9 +373,7 @@ void reject_repeated_runs(const Sweep& sw, const std::string& where) {
     throw ConfigError(
         where + ": runs " + a.folder + " and " + b.folder + " are one experiment with one seed" +
         (differ.empty() ? std::string()
-                        : " (they differ only in " + differ +
-                              ", which does not "
-                              "change what is computed)") +
+                        : " (they differ only in " + differ + ", which does not change what is computed)") +
         ": the second would repeat the first and the report would count it once. Drop the axis, "
         "or set such fields per job with --set (docs/grouping.md)");
   }

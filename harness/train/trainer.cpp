@@ -198,10 +198,13 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
   // The sweep's fence, on rank 0: still ours? (Always, outside a sweep.) Once it says no, it stays no.
   bool claim_gone = false;
   auto holds = [&]() -> bool {
-    if (!claim_gone && opt.holds_claim && (opt.claim_lost && opt.claim_lost->load())) claim_gone = true;
+    if (!claim_gone && opt.claim_lost && opt.claim_lost->load()) claim_gone = true;
     if (!claim_gone && opt.holds_claim && !opt.holds_claim()) claim_gone = true;
     return !claim_gone;
   };
+  // Into out_dir only while the claim holds: asked before the temporary file is written (nothing lands in the
+  // folder once the claim is gone) and again before the rename.
+  auto write_fenced = [&](const std::string& path, const json& j) { return holds() && write_json(path, j, holds); };
 
   // Everything that can be checked is checked before training starts, on every rank, and agreed on: a rank
   // that fails makes every rank stop with its message.
@@ -222,7 +225,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
           throw std::runtime_error(
               opt.out_dir + " holds a checkpoint of an unfinished run: add --resume, or use a new --out");
         }
-        if (!holds() || !write_json(opt.out_dir + "/config.json", resolved, holds)) {
+        if (!write_fenced(opt.out_dir + "/config.json", resolved)) {
           throw LostClaim("the sweep's claim on " + opt.out_dir + " was taken over before the run started");
         }
       },
@@ -432,7 +435,6 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
     };
     auto failed = [&](const std::string& error) {
       if (!lead) return Outcome::kFailed;
-      if (!holds()) return Outcome::kLostClaim;
       json result = {{"schema_version", kResultSchemaVersion},
                      {"status", "failed"},
                      {"error", error},
@@ -445,7 +447,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
       for (const auto& m : s.history) epochs.push_back(to_json(m));
       result["epochs"] = epochs;
       result["timing"] = s.timing;
-      if (!write_json(result_path, result, holds)) return Outcome::kLostClaim;
+      if (!write_fenced(result_path, result)) return Outcome::kLostClaim;
       std::fprintf(stderr, "error: %s\nresult (failed): %s\n", error.c_str(), result_path.c_str());
       return Outcome::kFailed;
     };
@@ -630,7 +632,7 @@ Outcome run_training(const RunConfig& c, const TrainOptions& opt) {
                    {"timing", timing}};
     if (!attention.record.is_null()) result["attention"] = attention.record;
     result.update(opt.result_extra);
-    if (!holds() || !write_json(result_path, result, holds)) return lost_claim();
+    if (!write_fenced(result_path, result)) return lost_claim();
     if (!opt.quiet) {
       const json f = result["final"];
       std::fprintf(out, 
