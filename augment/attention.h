@@ -15,13 +15,10 @@
 #include <vector>
 
 #include "augment/kernels.h"
+#include "augment/mix_spec.h"
 
 namespace acm::augment {
 
-struct ReduceSpec {
-  std::string how = "mean";  // mean | sum | channel
-  std::int64_t channel = 0;  // how = channel: which one
-};
 const std::vector<std::string>& reduce_names();
 
 // B×C×h×w features -> B×h×w float32 heatmaps. std::invalid_argument for a non-4-D input or a channel index

@@ -7,7 +7,7 @@
 // W−1−x : x — the rule of the loader's transforms (harness/data/transforms.h) — and the extractor's value on
 // a black image where that falls outside the image (the fresh pass sees black padding there). For an
 // extractor that commutes with shifts and flips this equals a fresh pass on the transformed image; for a
-// real network it is an approximation whose cost the README measures.
+// real network it is an approximation whose cost docs/benchmarks.md and results/fashion-mnist/README.md measure.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -36,7 +36,7 @@ class AttentionCache : public HeatmapSource {
   float fill() const { return fill_; }
 
   // Stored as safetensors with `key` (what the maps depend on: extractor hash, reduction, data set, ...) in
-  // its metadata, written atomically. `commit`: as models::write_file_atomic's (false: not written).
+  // its metadata, written atomically. `commit`: as fs::write_file_atomic's (false: not written).
   bool save(const std::string& path, const std::map<std::string, std::string>& key,
             const std::function<bool()>& commit = nullptr) const;
   // The cache at `path` if it exists and was written for exactly `key`; nothing otherwise (`why` says which).

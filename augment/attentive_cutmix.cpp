@@ -8,6 +8,8 @@
 
 #include "augment/attention.h"
 #include "augment/none.h"
+#include "augment/attention.h"
+#include "common/json_reader.h"
 
 namespace acm::augment {
 
@@ -78,6 +80,68 @@ MixedBatch AttentiveCutMixMixer::do_mix(const at::Tensor& images, const at::Tens
   if (u >= opt_.prob) return NoneMixer().mix(images, labels, num_classes, gen);
   const at::Tensor maps = heatmaps_->grid_maps(images, info, opt_.grid);
   return apply(images, labels, num_classes, partner, maps, at::full({b}, n, at::kLong));
+}
+
+namespace {
+
+void parse_extractor(config::JsonReader& e, ExtractorSpec& es) {
+  es.path = e.get_string("path", "");
+  if (es.path.empty()) {
+    throw config::ConfigError(e.path_of("path") +
+                              ": attentive_cutmix needs an extractor file (a run folder, a checkpoint, converted "
+                              "weights or a TorchScript module)");
+  }
+  es.input_size = e.get_int("input_size", es.input_size, 0, 4096);
+  es.mean = e.get_doubles("mean", {});
+  es.std = e.get_doubles("std", {});
+  if (es.mean.size() != es.std.size()) {
+    throw config::ConfigError(e.path() + ": mean and std need the same length (one per channel), got " +
+                              std::to_string(es.mean.size()) + " and " + std::to_string(es.std.size()));
+  }
+  for (double v : es.std) {
+    if (!(v > 0)) throw config::ConfigError(e.path_of("std") + ": every std must be > 0");
+  }
+  es.reduce.how = e.get_choice("reduce", es.reduce.how, reduce_names());
+  if (es.reduce.how == "channel") es.reduce.channel = e.get_int("channel", 0, 0, 1 << 20);
+  e.finish();
+}
+
+void parse_attentive(config::JsonReader& r, MixSpec& s) {
+  auto& a = s.attentive;
+  a.grid = r.get_int("grid", a.grid, 1, 64);
+  a.lambda = r.get_choice("lambda", a.lambda, {"fixed", "beta"});
+  if (a.lambda == "fixed") a.top_n = r.get_int("top_n", a.top_n, 1, a.grid * a.grid);
+  if (a.lambda == "beta") a.alpha = r.get_double("alpha", a.alpha, 1e-6, 1e6);
+  a.prob = r.get_double("prob", a.prob, 0, 1);
+  s.cache = r.get_bool("cache", s.cache);
+  auto e = r.child("extractor");
+  parse_extractor(e, s.extractor);
+}
+
+void attentive_to_json(const MixSpec& s, nlohmann::json& mix) {
+  const auto& a = s.attentive;
+  const auto& es = s.extractor;
+  mix.update({{"grid", a.grid}, {"lambda", a.lambda}, {"prob", a.prob}, {"cache", s.cache}});
+  if (a.lambda == "fixed") mix["top_n"] = a.top_n;
+  if (a.lambda == "beta") mix["alpha"] = a.alpha;
+  nlohmann::json ex = {{"path", es.path}, {"input_size", es.input_size}, {"reduce", es.reduce.how}};
+  if (!es.mean.empty()) ex.update({{"mean", es.mean}, {"std", es.std}});
+  if (es.reduce.how == "channel") ex["channel"] = es.reduce.channel;
+  mix["extractor"] = ex;
+}
+
+}  // namespace
+
+Method attentive_cutmix_method() {
+  Method m;
+  m.name = m.label = "attentive_cutmix";
+  m.pairs_in_batch = true;
+  m.parse = parse_attentive;
+  m.to_json = attentive_to_json;
+  m.make = [](const MixSpec& s, std::shared_ptr<const HeatmapSource> heatmaps) -> std::unique_ptr<Mixer> {
+    return std::make_unique<AttentiveCutMixMixer>(s.attentive, std::move(heatmaps));
+  };
+  return m;
 }
 
 }  // namespace acm::augment

@@ -10,7 +10,9 @@
 #include <memory>
 #include <string>
 
+#include "augment/method.h"
 #include "augment/mixer.h"
+#include "augment/mix_spec.h"
 
 namespace acm::augment {
 
@@ -23,14 +25,6 @@ class HeatmapSource {
   virtual std::string describe() const = 0;
 };
 
-struct AttentiveOptions {
-  std::int64_t grid = 7;   // paper: a 7×7 grid (the final map of an ImageNet ResNet at 224×224)
-  std::int64_t top_n = 6;  // paper: N = 6 was best in its ablation (1..15)
-  std::string lambda = "fixed";  // fixed: N = top_n (paper) | beta: λ ~ Beta(α, α), N = clamp(⌊λ·grid²⌋, 1,
-                                 // grid²) ("AttentiveMix+", OpenMixup)
-  double alpha = 1.0;  // lambda = beta; an assumption (OpenMixup's default α)
-  double prob = 1.0;   // paper: "every image in the training batch is augmented"
-};
 
 class AttentiveCutMixMixer : public Mixer {
  public:
@@ -49,5 +43,8 @@ class AttentiveCutMixMixer : public Mixer {
   AttentiveOptions opt_;
   std::shared_ptr<const HeatmapSource> heatmaps_;
 };
+
+// The table entry (method.h): fields grid, lambda, top_n or alpha, prob, cache and the extractor object.
+Method attentive_cutmix_method();
 
 }  // namespace acm::augment

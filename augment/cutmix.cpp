@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "augment/none.h"
+#include "common/json_reader.h"
 
 namespace acm::augment {
 
@@ -52,6 +53,21 @@ MixedBatch CutMixMixer::do_mix(const at::Tensor& images, const at::Tensor& label
   const at::Tensor partner = random_pairing(images.size(0), gen);
   if (u >= prob_) return NoneMixer().mix(images, labels, num_classes, gen);
   return apply(images, labels, num_classes, partner, paper_box(kappa, cy, cx, H, W));
+}
+
+Method cutmix_method() {
+  Method m;
+  m.name = m.label = "cutmix";
+  m.pairs_in_batch = true;
+  m.parse = [](config::JsonReader& r, MixSpec& s) {
+    s.alpha = r.get_double("alpha", s.alpha, 1e-6, 1e6);
+    s.prob = r.get_double("prob", s.prob, 0, 1);
+  };
+  m.to_json = [](const MixSpec& s, nlohmann::json& j) { j.update({{"alpha", s.alpha}, {"prob", s.prob}}); };
+  m.make = [](const MixSpec& s, std::shared_ptr<const HeatmapSource>) -> std::unique_ptr<Mixer> {
+    return std::make_unique<CutMixMixer>(s.alpha, s.prob);
+  };
+  return m;
 }
 
 }  // namespace acm::augment

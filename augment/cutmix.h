@@ -8,6 +8,7 @@
 #pragma once
 
 #include "augment/box.h"
+#include "augment/method.h"
 #include "augment/mixer.h"
 
 namespace acm::augment {
@@ -30,5 +31,8 @@ class CutMixMixer : public Mixer {
                     at::Generator& gen, const BatchInfo& info) const override;
   double alpha_, prob_;
 };
+
+// The table entry (method.h): fields alpha, prob.
+Method cutmix_method();
 
 }  // namespace acm::augment

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "augment/kernels.h"
+#include "common/json_reader.h"
 
 namespace acm::augment {
 
@@ -41,6 +42,20 @@ MixedBatch CutoutMixer::do_mix(const at::Tensor& images, const at::Tensor& label
   out.lambda = at::zeros({b}, at::kDouble);
   out.targets = one_hot_targets(labels, num_classes);
   return out;
+}
+
+Method cutout_method() {
+  Method m;
+  m.name = m.label = "cutout";
+  m.parse = [](config::JsonReader& r, MixSpec& s) {
+    s.size = r.get_int("size", s.size, 1, 4096);
+    s.holes = r.get_int("holes", s.holes, 1, 1024);
+  };
+  m.to_json = [](const MixSpec& s, nlohmann::json& j) { j.update({{"size", s.size}, {"holes", s.holes}}); };
+  m.make = [](const MixSpec& s, std::shared_ptr<const HeatmapSource>) -> std::unique_ptr<Mixer> {
+    return std::make_unique<CutoutMixer>(s.size, s.holes);
+  };
+  return m;
 }
 
 }  // namespace acm::augment

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "augment/box.h"
+#include "augment/method.h"
 #include "augment/mixer.h"
 
 namespace acm::augment {
@@ -20,5 +21,8 @@ class CutoutMixer : public Mixer {
                     at::Generator& gen, const BatchInfo& info) const override;
   std::int64_t size_, holes_;
 };
+
+// The table entry (method.h): fields size, holes.
+Method cutout_method();
 
 }  // namespace acm::augment

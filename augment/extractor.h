@@ -29,18 +29,6 @@ class ExtractorError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// FNV-1a over a file's bytes (16 hex digits): identifies an extractor in the attention cache's key and in
-// results, and any input file in a sweep run's identity. Empty-file hash when the file cannot be read.
-std::string hash_file(const std::string& path);
-
-struct ExtractorSpec {
-  std::string path;               // run folder, checkpoint, converted weights or TorchScript file
-  std::int64_t input_size = 0;    // images are resized (bilinear) to input_size² first; 0: native size
-  std::vector<double> mean, std;  // the extractor's own input normalisation (on [0,1] pixels); empty: it gets
-                                  // the training tensor as it is
-  ReduceSpec reduce;
-};
-
 // How the training tensors that reach the mixer look: channels, size and the normalisation already applied.
 struct ImageFormat {
   std::int64_t channels = 3, height = 32, width = 32;
@@ -74,6 +62,12 @@ class Extractor {
  private:
   Extractor() = default;
   at::Tensor prepare(const at::Tensor& images) const;
+  // The steps of load(), each throwing ExtractorError naming `where`.
+  static std::string model_file(const ExtractorSpec& spec, const ImageFormat& format, const std::string& where);
+  void load_script(const std::string& path, const std::string& where);
+  std::int64_t load_safetensors(const std::string& path, const std::string& where);  // the network's channels
+  void check_output(std::int64_t expected_channels, const std::string& where);
+  void measure_black();
 
   ExtractorSpec spec_;
   ImageFormat format_;

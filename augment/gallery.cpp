@@ -1,5 +1,7 @@
 #include "augment/gallery.h"
 
+#include "common/files.h"
+
 #include <ATen/ATen.h>
 #include <png.h>
 
@@ -179,7 +181,7 @@ void write_png(const std::string& path, const Canvas& canvas) {
   }
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
-  models::write_file_atomic(path, bytes);
+  fs::write_file_atomic(path, bytes);
 }
 
 Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, const GalleryOptions& o,

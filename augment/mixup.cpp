@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "augment/kernels.h"
+#include "common/json_reader.h"
 
 namespace acm::augment {
 
@@ -34,6 +35,21 @@ MixedBatch MixupMixer::do_mix(const at::Tensor& images, const at::Tensor& labels
     lambda.fill_(sample_beta(alpha_, alpha_, gen));
   }
   return apply(images, labels, num_classes, partner, lambda);
+}
+
+Method mixup_method() {
+  Method m;
+  m.name = m.label = "mixup";
+  m.pairs_in_batch = true;
+  m.parse = [](config::JsonReader& r, MixSpec& s) {
+    s.alpha = r.get_double("alpha", s.alpha, 1e-6, 1e6);
+    s.per_sample = r.get_bool("per_sample", s.per_sample);
+  };
+  m.to_json = [](const MixSpec& s, nlohmann::json& j) { j.update({{"alpha", s.alpha}, {"per_sample", s.per_sample}}); };
+  m.make = [](const MixSpec& s, std::shared_ptr<const HeatmapSource>) -> std::unique_ptr<Mixer> {
+    return std::make_unique<MixupMixer>(s.alpha, s.per_sample);
+  };
+  return m;
 }
 
 }  // namespace acm::augment

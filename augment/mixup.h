@@ -5,6 +5,7 @@
 // exactly as the paper's. One λ per batch (the paper's) or one per sample.
 #pragma once
 
+#include "augment/method.h"
 #include "augment/mixer.h"
 
 namespace acm::augment {
@@ -24,5 +25,8 @@ class MixupMixer : public Mixer {
   double alpha_;
   bool per_sample_;
 };
+
+// The table entry (method.h): fields alpha, per_sample.
+Method mixup_method();
 
 }  // namespace acm::augment

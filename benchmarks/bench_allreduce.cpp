@@ -38,10 +38,7 @@ double seconds_since(clock_type::time_point t) {
 }
 
 // The slowest rank's value: a collective is as fast as its last rank.
-double slowest(const World& w, double v) {
-  MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MAX, w.comm());
-  return v;
-}
+double slowest(const World& w, double v) { return w.max(v); }
 
 template <class Fn>
 double mean_time(const World& w, int warmup, int iters, Fn&& fn) {

@@ -4,7 +4,7 @@ same model, data and batch, in one run.
 
 Each variant trains configs/fashion-mnist-attentive.json's model (ResNet-18 of width 16, batch 128, channels
 last) for one epoch over --per-class training images per class, with mixing on every batch (CutMix prob 1);
-the extractor is the README's main job (runs/fmnist). Variants alternate, --reps times, each in a fresh
+the extractor is the README's reference run (runs/fmnist). Variants alternate, --reps times, each in a fresh
 process. The step time is the epoch's training seconds over its steps (evaluation and the cache's one-off
 build excluded; the build is reported on its own).
 

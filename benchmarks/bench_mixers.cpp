@@ -1,7 +1,7 @@
 // Each batch mixer against a plain copy of the same batch, in one run: bytes/s of the batch (B·C·H·W·4 bytes)
 // mixed per second. Goal: every mixer at least half the speed of the copy. Attentive CutMix is timed with its
 // heatmaps given (the mixing alone); the extractor's pass is a network forward and is measured as step time
-// in the README, and the attention cache's look-up (crop/flip mapping and grid resize) has its own line.
+// in docs/benchmarks.md, and the attention cache's look-up (crop/flip mapping and grid resize) has its own line.
 //
 //   build/benchmarks/bench_mixers --benchmark_min_time=1
 //   .venv/bin/python benchmarks/bench_mixers_vs_python.py   (adds timm's and torchvision's times as ratios)

@@ -2,7 +2,7 @@
 # What the attention cache costs in accuracy: Attentive CutMix on Fashion-MNIST with the cache off (a fresh
 # extractor pass every batch, the paper's way) and on, 3 seeds each, on the budget of
 # configs/fashion-mnist-attentive.json (ResNet-18 of width 16, 2000 training images per class, 3 epochs, random
-# crops with padding 2 and flips). The extractor is the README's main job (runs/fmnist).
+# crops with padding 2 and flips). The extractor is the README's reference run (runs/fmnist).
 #
 #   benchmarks/cache_accuracy.sh [OUT_DIR]      (default runs/cache-study; finished runs are kept and skipped)
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 out=${1:-runs/cache-study}
 extractor=${EXTRACTOR:-runs/fmnist}
 if [[ ! -f $extractor/checkpoint.safetensors ]]; then
-  echo "no extractor at $extractor: run the README's main job first (or set EXTRACTOR=a run folder)" >&2
+  echo "no extractor at $extractor: run the README's reference run first (or set EXTRACTOR=a run folder)" >&2
   exit 1
 fi
 for seed in 0 1 2; do

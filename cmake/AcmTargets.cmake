@@ -1,13 +1,20 @@
 # acm_add_library(<name> SOURCES ... [PLAIN_SOURCES ...] [DEPS ...]): one library per top-level folder.
 # PLAIN_SOURCES are files that never include LibTorch: they skip the precompiled header, whose ~700 MB would cost
 # each of them ~10 s to load.
-# Includes are rooted at the repository (#include "models/resnet.h"), warnings are on, and every target reuses
-# the one precompiled LibTorch header of cmake/pch so that no translation unit parses <torch/torch.h> twice.
+# Warnings are on, and every target reuses the one precompiled LibTorch header of cmake/pch so that no
+# translation unit parses <torch/torch.h> twice.
+#
+# Layering, enforced by the compiler: includes are written from the repository root (#include
+# "models/resnet.h"), but the root itself is on no target's include path. Each library exposes only its own
+# folder (acm_expose: build/include/<target>/<folder> links to the folder) and sees the folders of the targets
+# it links, so an include against the layering (augment including sweeps/, say) fails to compile:
+#   common ← models ← augment ← harness ← sweeps ← cli (the program);   results ← common, augment (method table)
+# tests/layering checks that it does.
 
 set(ACM_GENERATED_DIR "${PROJECT_BINARY_DIR}/generated")
 
 function(acm_target_defaults target)
-  target_include_directories(${target} PUBLIC "${PROJECT_SOURCE_DIR}" "${ACM_GENERATED_DIR}")
+  target_include_directories(${target} PUBLIC "${ACM_GENERATED_DIR}")
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
   if(ACM_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
@@ -17,18 +24,31 @@ function(acm_target_defaults target)
   endif()
 endfunction()
 
+# Puts `folder` (relative to the repository) on the include path of `target` and of whatever links it.
+function(acm_expose target folder)
+  set(root "${PROJECT_BINARY_DIR}/include/${target}")
+  file(MAKE_DIRECTORY "${root}")
+  if(NOT EXISTS "${root}/${folder}")
+    file(CREATE_LINK "${PROJECT_SOURCE_DIR}/${folder}" "${root}/${folder}" SYMBOLIC)
+  endif()
+  target_include_directories(${target} PUBLIC "${root}")
+endfunction()
+
 function(acm_plain_sources)
   if(ARGN)
     set_source_files_properties(${ARGN} DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
   endif()
 endfunction()
 
+# The library exposes the folder it is declared in.
 function(acm_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;PLAIN_SOURCES;DEPS" ${ARGN})
   add_library(${name} STATIC ${ARG_SOURCES} ${ARG_PLAIN_SOURCES})
   acm_plain_sources(${ARG_PLAIN_SOURCES})
   add_library(acm::${name} ALIAS ${name})
   acm_target_defaults(${name})
+  file(RELATIVE_PATH folder "${PROJECT_SOURCE_DIR}" "${CMAKE_CURRENT_SOURCE_DIR}")
+  acm_expose(${name} "${folder}")
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 

@@ -1,5 +1,7 @@
 #include "models/weights.h"
 
+#include "common/files.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -141,43 +143,7 @@ bool write_safetensors(const std::string& path, const TensorFile& file, const st
     bytes.append(static_cast<const char*>(t.data_ptr()),
                  static_cast<std::size_t>(t.numel()) * t.element_size());
   }
-  return write_file_atomic(path, bytes, commit);
-}
-
-bool write_file_atomic(const std::string& path, const std::string& bytes,
-                       const std::function<bool()>& commit) {
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) fail(tmp, std::string("cannot create: ") + std::strerror(errno));
-  std::size_t done = 0;
-  bool ok = true;
-  while (ok && done < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) done += static_cast<std::size_t>(n);
-  }
-  ok = ok && ::fsync(fd) == 0;
-  const int saved = errno;
-  ok = (::close(fd) == 0) && ok;
-  if (ok && commit && !commit()) {
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = ok ? errno : saved;
-    ::unlink(tmp.c_str());
-    fail(path, std::string("write failed: ") + std::strerror(err));
-  }
-  // The rename itself is durable only once the folder is synced.
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return true;
+  return fs::write_file_atomic(path, bytes, commit);
 }
 
 TensorFile module_state(const torch::nn::Module& m) {

@@ -29,15 +29,8 @@ struct TensorFile {
 // Errors (WeightsError) name the file and the byte offset or header entry at fault.
 TensorFile read_safetensors(const std::string& path);
 // Written to a temporary file, flushed and renamed: a crash leaves the old file or none, never half of one.
-// `commit`: as for write_file_atomic.
+// `commit`: as for fs::write_file_atomic (common/files.h).
 bool write_safetensors(const std::string& path, const TensorFile& file,
-                       const std::function<bool()>& commit = nullptr);
-
-// Writes `bytes` to `path` atomically: a temporary file in the same folder, fsync, rename, fsync of the
-// folder. A crash at any point leaves the old file or none, never part of one. Every result and checkpoint
-// goes through it. `commit`, when given, is asked just before the rename: if it says no, the temporary file
-// is removed and the call returns false (a fenced write: the writer lost its claim on the folder meanwhile).
-bool write_file_atomic(const std::string& path, const std::string& bytes,
                        const std::function<bool()>& commit = nullptr);
 
 // Every parameter and buffer of the module, by its qualified name.

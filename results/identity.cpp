@@ -1,5 +1,8 @@
 #include "results/identity.h"
 
+#include "augment/method.h"
+#include "common/hash.h"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -80,8 +83,8 @@ bool world_size_matters(const json& config) {
   const std::string norm =
       config.contains("model_options") ? config["model_options"].value("norm", "batch") : "batch";
   const std::string method = config.contains("mix") ? config["mix"].value("method", "none") : "none";
-  // Per-rank BatchNorm normalises over the rank's share of the batch; these mixers pair images inside it.
-  return norm == "batch" || method == "mixup" || method == "cutmix" || method == "attentive_cutmix";
+  // Per-rank BatchNorm normalises over the rank's share of the batch; some mixers pair images inside it.
+  return norm == "batch" || augment::pairs_in_batch(method);
 }
 
 std::string Identity::setting_key() const { return fields_text(setting); }
@@ -110,13 +113,13 @@ Identity identify(const json& config, int world_size, const std::string& extract
   id.dataset = config.contains("dataset") ? config["dataset"].value("name", "?") : "?";
   id.model = config.value("model", "?");
   const std::string m = config.contains("mix") ? config["mix"].value("method", "none") : "none";
-  id.method = m == "none" ? "baseline" : m;
+  id.method = augment::method_label(m);
   return id;
 }
 
 std::string extractor_from_run(const Identity& producer, std::int64_t user_seed) {
   const std::string seed = producer.seed == user_seed ? "same seed" : "seed " + std::to_string(producer.seed);
-  return "run " + short_hash(producer.key()) + " (" + producer.model + " " + producer.method + ", " + seed +
+  return "run " + hash::short_text(producer.key()) + " (" + producer.model + " " + producer.method + ", " + seed +
          ")";
 }
 
@@ -184,15 +187,6 @@ std::string describe_fields(const Fields& fields, const std::vector<std::string>
     s += (s.empty() ? "" : ", ") + text;
   }
   return s;
-}
-
-std::string short_hash(const std::string& text) {
-  // FNV-1a, 64 bits; the first 8 hex digits are enough to tell a table's handful of groups apart.
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return std::string(buf, 8);
 }
 
 }  // namespace acm::results

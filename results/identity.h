@@ -78,7 +78,5 @@ std::vector<std::string> varying_fields(const std::vector<const Fields*>& sets,
 // describe() of each of `pointers` in `fields` ("—" where absent), joined with ", ".
 std::string describe_fields(const Fields& fields, const std::vector<std::string>& pointers);
 
-// A short stable hash (8 hex digits of FNV-1a) of a text: names a producing run's group in labels.
-std::string short_hash(const std::string& text);
 
 }  // namespace acm::results

@@ -6,7 +6,7 @@
 #include <map>
 #include <set>
 
-#include "results/files.h"
+#include "common/files.h"
 
 namespace acm::results {
 
@@ -410,14 +410,14 @@ std::string render_ablation_svg(const json& s) {
 }
 
 std::string write_report(const json& summary, const std::string& out_dir) {
-  make_dirs(out_dir);
+  fs::make_dirs(out_dir);
   const std::string md = render_markdown(summary);
-  write_text_atomic(join_path(out_dir, "summary.json"), summary.dump(2) + "\n");
-  write_text_atomic(join_path(out_dir, "table.md"), md);
-  write_text_atomic(join_path(out_dir, "table.csv"), render_csv(summary));
-  write_text_atomic(join_path(out_dir, "table.tex"), render_latex(summary));
+  fs::write_file_atomic(fs::join_path(out_dir, "summary.json"), summary.dump(2) + "\n");
+  fs::write_file_atomic(fs::join_path(out_dir, "table.md"), md);
+  fs::write_file_atomic(fs::join_path(out_dir, "table.csv"), render_csv(summary));
+  fs::write_file_atomic(fs::join_path(out_dir, "table.tex"), render_latex(summary));
   const std::string svg = render_ablation_svg(summary);
-  if (!svg.empty()) write_text_atomic(join_path(out_dir, "ablation.svg"), svg);
+  if (!svg.empty()) fs::write_file_atomic(fs::join_path(out_dir, "ablation.svg"), svg);
   return md;
 }
 

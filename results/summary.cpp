@@ -9,7 +9,9 @@
 #include <tuple>
 
 #include "acm/paper_tables_json.h"  // generated from results/data/paper_tables.json
-#include "results/files.h"
+#include "augment/method.h"
+#include "common/errors.h"
+#include "common/files.h"
 #include "results/identity.h"
 #include "results/stats.h"
 
@@ -26,11 +28,7 @@ json interval_json(const Interval& ci) {
   return std::isnan(ci.low) ? json(nullptr) : json::array({ci.low, ci.high});
 }
 
-int method_rank(const std::string& method) {
-  static const std::vector<std::string> order = {"baseline", "mixup", "cutout", "cutmix", "attentive_cutmix"};
-  const auto it = std::find(order.begin(), order.end(), method);
-  return it == order.end() ? static_cast<int>(order.size()) : static_cast<int>(it - order.begin());
-}
+int method_rank(const std::string& method) { return augment::method_order(method); }
 
 // "epochs 2" before "epochs 10": runs of digits compare as numbers.
 bool natural_less(const std::string& a, const std::string& b) {
@@ -102,11 +100,11 @@ struct Plan {
 
 Plan read_plan(const std::string& dir) {
   Plan plan;
-  const std::string path = join_path(dir, "sweep.json");
-  if (!path_exists(path)) return plan;
+  const std::string path = fs::join_path(dir, "sweep.json");
+  if (!fs::path_exists(path)) return plan;
   json j;
   try {
-    j = json::parse(read_text(path));
+    j = json::parse(fs::read_text(path));
   } catch (const std::exception& e) {
     throw std::runtime_error(path + ": not a readable sweep plan: " + e.what());
   }
@@ -132,7 +130,7 @@ struct Run {
 
 struct Listing {
   std::vector<Run> runs;
-  json failed = json::array(), incomplete = json::array(), not_counted = json::array();
+  std::vector<Listed> failed, incomplete, not_counted;
 };
 
 int world_size_of(const json& result) {
@@ -177,7 +175,7 @@ class ExtractorNames {
     if (auto it = cache_.find(folder); it != cache_.end()) return it->second;
     json r = nullptr;
     try {
-      r = json::parse(read_text(join_path(join_path(dir_, folder), "result.json")));
+      r = json::parse(fs::read_text(fs::join_path(fs::join_path(dir_, folder), "result.json")));
       if (!r.contains("config")) r = nullptr;
     } catch (const std::exception&) {
     }
@@ -212,44 +210,41 @@ Listing read_runs(const std::string& dir, const std::string& field, const Plan& 
   Listing out;
   ExtractorNames extractors(dir, plan);
   std::set<std::string> seen;
-  walk_dirs(dir, [&](const std::string& path) {
+  fs::walk_dirs(dir, [&](const std::string& path) {
     const std::string folder = path == dir ? "." : path.substr(dir.size() + (dir.back() == '/' ? 0 : 1));
-    const std::string result_path = join_path(path, "result.json");
-    if (!path_exists(result_path)) {
-      if (!path_exists(join_path(path, "config.json")) && !path_exists(join_path(path, "claim.json"))) return;
-      const bool ckpt = path_exists(join_path(path, "checkpoint.safetensors"));
+    const std::string result_path = fs::join_path(path, "result.json");
+    if (!fs::path_exists(result_path)) {
+      if (!fs::path_exists(fs::join_path(path, "config.json")) && !fs::path_exists(fs::join_path(path, "claim.json"))) return;
+      const bool ckpt = fs::path_exists(fs::join_path(path, "checkpoint.safetensors"));
       const std::string state =
           ckpt ? "interrupted or running (checkpoint written)" : "started, no checkpoint yet";
       if (plan.present && !plan.runs.count(folder)) {
-        out.not_counted.push_back(
-            {{"folder", folder}, {"reason", not_in_plan(plan, folder, json::object()) + "; " + state}});
+        out.not_counted.push_back({folder, not_in_plan(plan, folder, json::object()) + "; " + state});
       } else {
         seen.insert(folder);
-        out.incomplete.push_back({{"folder", folder}, {"state", state}});
+        out.incomplete.push_back({folder, state});
       }
       return;
     }
     json r;
     try {
-      r = json::parse(read_text(result_path));
+      r = json::parse(fs::read_text(result_path));
     } catch (const std::exception& e) {
       seen.insert(folder);
-      out.failed.push_back(
-          {{"folder", folder}, {"error", std::string("unreadable result.json: ") + e.what()}});
+      out.failed.push_back({folder, std::string("unreadable result.json: ") + e.what()});
       return;
     }
     if (const std::string why = not_in_plan(plan, folder, r); !why.empty()) {
-      out.not_counted.push_back({{"folder", folder}, {"reason", why}});
+      out.not_counted.push_back({folder, why});
       return;
     }
     seen.insert(folder);
     if (r.value("status", "") != "completed") {
-      out.failed.push_back(
-          {{"folder", folder}, {"error", r.value("error", "status " + r.value("status", "?"))}});
+      out.failed.push_back({folder, r.value("error", "status " + r.value("status", "?"))});
       return;
     }
     if (!r.contains("final") || !r["final"].contains(field) || !r.contains("config")) {
-      out.failed.push_back({{"folder", folder}, {"error", "result.json has no final." + field}});
+      out.failed.push_back({folder, "result.json has no final." + field});
       return;
     }
     Run run;
@@ -260,39 +255,20 @@ Listing read_runs(const std::string& dir, const std::string& field, const Plan& 
     out.runs.push_back(std::move(run));
   });
   for (const auto& folder : plan.folders) {  // planned runs that have not started are incomplete too
-    if (!seen.count(folder)) out.incomplete.push_back({{"folder", folder}, {"state", "not started"}});
+    if (!seen.count(folder)) out.incomplete.push_back({folder, "not started"});
   }
   return out;
 }
 
 // ---- Groups, tables, comparisons, ablations ---------------------------------------------------------------
 
-struct Group {
-  Identity id;
-  const json* config = nullptr;  // the first run's (for the paper's value)
-  int top_n = 0;                 // Attentive CutMix's N, 0 for other methods
-  std::vector<double> values;
-  std::vector<std::int64_t> seeds;
-  std::vector<std::string> folders;
-  std::string column;  // the method in a table's words: "attentive_cutmix N=3 [cache off]"
-  std::string row;     // the row's label: "resnet18 (epochs 10)"
-  // Over the seeds, once all are in (summarize_group).
-  double mean = 0;
-  json stats;  // {mean, std, ci95, count}: what a group, a table cell and an ablation point show
-  json paper;  // the paper's value where the setting matches (null otherwise)
-};
-
-void summarize_group(Group& g, const ReportOptions& options) {
-  g.mean = mean(g.values);
-  g.stats = {{"mean", g.mean},
-             {"std", or_null(sample_std(g.values))},
-             {"ci95", interval_json(mean_confidence_interval(g.values, kConfidence))},
-             {"count", g.values.size()}};
-  g.paper = options.paper ? paper_value(g.id.dataset, g.id.model, g.id.method, g.top_n, *g.config) : json(nullptr);
+Stats stats_of(const std::vector<double>& values) {
+  return {mean(values), sample_std(values), mean_confidence_interval(values, kConfidence), values.size()};
 }
 
 // Seeds of one experiment (identity.h) form a group; a seed counts once.
-std::vector<Group> make_groups(const std::vector<Run>& runs, json& not_counted) {
+std::vector<Group> make_groups(const std::vector<Run>& runs, const ReportOptions& options,
+                               std::vector<Listed>& not_counted) {
   std::vector<Group> groups;
   std::map<std::string, std::size_t> index;
   for (const Run& r : runs) {
@@ -302,23 +278,26 @@ std::vector<Group> make_groups(const std::vector<Run>& runs, json& not_counted) 
       it = index.emplace(key, groups.size()).first;
       Group g;
       g.id = r.id;
-      g.config = &r.config;
-      if (const auto n = r.id.method_fields.find(kTopNField); n != r.id.method_fields.end())
-        g.top_n = n->second.get<int>();
+      g.epochs = r.config.value("epochs", 0);
+      if (const auto n = r.id.method_fields.find(kTopNField); n != r.id.method_fields.end()) g.top_n = n->second.get<int>();
+      if (options.paper) {
+        const json p = paper_value(g.id.dataset, g.id.model, g.id.method, g.top_n, r.config);
+        if (p.is_number()) g.paper = p.get<double>();
+      }
       groups.push_back(std::move(g));
     }
     Group& g = groups[it->second];
     const auto dup = std::find(g.seeds.begin(), g.seeds.end(), r.id.seed);
     if (dup != g.seeds.end()) {
-      not_counted.push_back({{"folder", r.folder},
-                             {"reason", "the same experiment and seed as " +
-                                            g.folders[dup - g.seeds.begin()] + " (a seed counts once)"}});
+      not_counted.push_back({r.folder, "the same experiment and seed as " + g.folders[dup - g.seeds.begin()] +
+                                           " (a seed counts once)"});
       continue;
     }
     g.values.push_back(r.value);
     g.seeds.push_back(r.id.seed);
     g.folders.push_back(r.folder);
   }
+  for (auto& g : groups) g.stats = stats_of(g.values);
   return groups;
 }
 
@@ -328,33 +307,31 @@ Fields without(const Fields& f, const std::vector<std::string>& pointers) {
   return out;
 }
 
-std::string ablation_key(const Group& g) {
-  return g.id.setting_key() + "\n" +
-         Identity{"", "", "", {}, without(g.id.method_fields, {kTopNField}), 0}.method_key();
+// One method at several N, everything else equal: the same setting and the same method fields but N.
+std::pair<std::string, std::string> ablation_key(const Group& g) {
+  return {g.id.setting_key(), Identity{"", "", "", {}, without(g.id.method_fields, {kTopNField}), 0}.method_key()};
 }
 
-struct Ablation {
-  std::vector<std::size_t> points;  // groups, by N
-  bool has_paper_n = false;
-};
-
-std::map<std::string, Ablation> find_ablations(const std::vector<Group>& groups, int paper_n) {
-  std::map<std::string, Ablation> by_key;
+std::vector<Ablation> find_ablations(const std::vector<Group>& groups) {
+  std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> by_key;
   for (std::size_t i = 0; i < groups.size(); ++i) {
-    if (groups[i].top_n > 0) by_key[ablation_key(groups[i])].points.push_back(i);
+    if (groups[i].top_n > 0) by_key[ablation_key(groups[i])].push_back(i);
   }
-  for (auto it = by_key.begin(); it != by_key.end();) {
-    auto& a = it->second;
-    if (a.points.size() < 2) {
-      it = by_key.erase(it);
-      continue;
-    }
-    std::sort(a.points.begin(), a.points.end(),
+  std::vector<Ablation> out;
+  for (auto& [key, points] : by_key) {
+    if (points.size() < 2) continue;
+    std::sort(points.begin(), points.end(),
               [&](std::size_t x, std::size_t y) { return groups[x].top_n < groups[y].top_n; });
-    for (std::size_t i : a.points) a.has_paper_n = a.has_paper_n || groups[i].top_n == paper_n;
-    ++it;
+    const Group& g0 = groups[points.front()];
+    // The series' name: its row and its method's column without N.
+    std::string column = g0.column;
+    if (const auto n = column.find(" N="); n != std::string::npos) {
+      const auto end = column.find(' ', n + 1);
+      column.erase(n, end == std::string::npos ? std::string::npos : end - n);
+    }
+    out.push_back({g0.id.dataset, g0.id.model, g0.id.method, g0.row, column, points});
   }
-  return by_key;
+  return out;
 }
 
 // Column labels: the method, N where it is not the paper's, and the method's own fields that differ between
@@ -384,131 +361,162 @@ void label_groups(std::vector<Group>& groups, const std::vector<std::size_t>& me
   }
 }
 
+// A reader's order: data set (first seen first), row, method (baseline first), N, column.
+void sort_groups(std::vector<Group>& groups) {
+  std::map<std::string, std::size_t> dataset_rank;
+  for (const auto& g : groups) dataset_rank.emplace(g.id.dataset, dataset_rank.size());
+  std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
+    if (a.id.dataset != b.id.dataset) return dataset_rank[a.id.dataset] < dataset_rank[b.id.dataset];
+    if (a.row != b.row) return natural_less(a.row, b.row);
+    if (method_rank(a.id.method) != method_rank(b.id.method))
+      return method_rank(a.id.method) < method_rank(b.id.method);
+    if (a.top_n != b.top_n) return a.top_n < b.top_n;
+    return natural_less(a.column, b.column);
+  });
+}
+
+// A table's layout: its columns in method order, its rows in group order, each cell the group it shows.
+Table lay_out_table(const std::string& dataset, const std::vector<std::size_t>& members,
+                    const std::vector<Group>& groups, const std::set<std::size_t>& hidden) {
+  Table t;
+  t.dataset = dataset;
+  std::vector<int> ranks;
+  std::map<std::string, std::size_t> row_of;
+  for (std::size_t i : members) {
+    if (hidden.count(i)) continue;
+    const Group& g = groups[i];
+    if (std::none_of(t.columns.begin(), t.columns.end(), [&](const Table::Column& c) { return c.label == g.column; })) {
+      t.columns.push_back({g.column, g.id.method});
+    }
+    auto [it, added] = row_of.emplace(g.id.setting_key(), t.rows.size());
+    if (added) t.rows.push_back({g.id.model, g.row, {}, {}});
+    t.rows[it->second].cells[g.column] = {i, false};
+  }
+  std::stable_sort(t.columns.begin(), t.columns.end(), [](const Table::Column& a, const Table::Column& b) {
+    return std::make_tuple(method_rank(a.method), a.method, a.label) <
+           std::make_tuple(method_rank(b.method), b.method, b.label);
+  });
+  for (auto& row : t.rows) {
+    double best = -1e300;
+    for (const auto& [label, cell] : row.cells) best = std::max(best, groups[cell.group].stats.mean);
+    for (auto& [label, cell] : row.cells) cell.best = groups[cell.group].stats.mean == best;
+  }
+  return t;
+}
+
+// Every pair of columns in a row with ≥ 2 seeds each (the later column, the newer method, is A); Holm's
+// adjustment over the table's comparisons, the family a reader scans for "significant" differences. Returns
+// (row, A, B) -> index into `comparisons`.
+std::map<std::tuple<std::size_t, std::string, std::string>, std::size_t> compare_columns(
+    const Table& t, const std::vector<Group>& groups, double alpha, std::vector<Comparison>& comparisons) {
+  std::map<std::tuple<std::size_t, std::string, std::string>, std::size_t> compared;
+  const std::size_t first = comparisons.size();
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const auto& cells = t.rows[r].cells;
+    for (std::size_t a = 0; a < t.columns.size(); ++a) {
+      for (std::size_t b = a + 1; b < t.columns.size(); ++b) {
+        const auto older = cells.find(t.columns[a].label), newer = cells.find(t.columns[b].label);
+        if (older == cells.end() || newer == cells.end()) continue;
+        const Group& gb = groups[older->second.group];
+        const Group& ga = groups[newer->second.group];
+        if (ga.values.size() < 2 || gb.values.size() < 2) continue;
+        const WelchResult w = welch_t_test(ga.values, gb.values, kConfidence);
+        compared[{r, t.columns[b].label, t.columns[a].label}] = comparisons.size();
+        comparisons.push_back({t.dataset, t.rows[r].model, t.rows[r].label, t.columns[b].label, t.columns[a].label,
+                               ga.stats.mean, gb.stats.mean, ga.stats.mean - gb.stats.mean, w.ci, w.t, w.df, w.p});
+      }
+    }
+  }
+  std::vector<double> raw;
+  for (std::size_t k = first; k < comparisons.size(); ++k) raw.push_back(comparisons[k].p);
+  const std::vector<double> adjusted = holm_adjust(raw);
+  const auto family =
+      static_cast<std::size_t>(std::count_if(raw.begin(), raw.end(), [](double p) { return !std::isnan(p); }));
+  for (std::size_t k = first; k < comparisons.size(); ++k) {
+    Comparison& c = comparisons[k];
+    c.p_holm = adjusted[k - first];
+    c.family = family;
+    c.beyond_seed_spread = !std::isnan(c.p_holm) && c.p_holm < alpha;
+  }
+  return compared;
+}
+
+// The gain of Attentive CutMix over CutMix in each row, with the comparison where both sides have the seeds.
+void add_gains(Table& t, const std::vector<Group>& groups,
+               const std::map<std::tuple<std::size_t, std::string, std::string>, std::size_t>& compared) {
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    auto& row = t.rows[r];
+    for (const auto& c : t.columns) {
+      if (c.method != "attentive_cutmix" || !row.cells.count(c.label)) continue;
+      for (const auto& base : t.columns) {
+        if (base.method != "cutmix" || !row.cells.count(base.label)) continue;
+        Table::Gain gain;
+        gain.difference = groups[row.cells.at(c.label).group].stats.mean - groups[row.cells.at(base.label).group].stats.mean;
+        if (const auto k = compared.find({r, c.label, base.label}); k != compared.end()) gain.comparison = k->second;
+        row.gains[c.label + " − " + base.label] = gain;
+      }
+    }
+  }
+}
+
+// ---- JSON (summary.json) ---------------------------------------------------------------------------------------
+
+json stats_json(const Stats& s) {
+  return {{"mean", s.mean}, {"std", or_null(s.std)}, {"ci95", interval_json(s.ci95)}, {"count", s.count}};
+}
+
+json paper_json(const std::optional<double>& p) { return p ? json(*p) : json(nullptr); }
+
 json group_json(const Group& g) {
   json setting = json::object(), method = json::object();
   for (const auto& [p, v] : g.id.setting) setting[p] = v;
   for (const auto& [p, v] : g.id.method_fields) method[p] = v;
   json params = json::object();
   if (g.top_n > 0) params["n"] = g.top_n;
-  json out = {{"dataset", g.id.dataset},
-              {"model", g.id.model},
-              {"method", g.id.method},
-              {"params", params},
-              {"row", g.row},
-              {"column", g.column},
-              {"setting", setting},
-              {"method_fields", method},
-              {"seeds", g.seeds},
-              {"values", g.values},
-              {"runs", g.folders},
-              {"epochs", g.config->value("epochs", 0)},
-              {"paper", g.paper}};
-  out.update(g.stats);
+  json out = {{"dataset", g.id.dataset}, {"model", g.id.model},   {"method", g.id.method},
+              {"params", params},        {"row", g.row},          {"column", g.column},
+              {"setting", setting},      {"method_fields", method}, {"seeds", g.seeds},
+              {"values", g.values},      {"runs", g.folders},     {"epochs", g.epochs},
+              {"paper", paper_json(g.paper)}};
+  out.update(stats_json(g.stats));
   return out;
 }
 
-struct Column {
-  int rank;
-  std::string method, label;
-};
+json comparison_json(const Comparison& c) {
+  return {{"dataset", c.dataset}, {"model", c.model}, {"row", c.row}, {"a", c.a}, {"b", c.b},
+          {"mean_a", c.mean_a}, {"mean_b", c.mean_b}, {"difference", c.difference},
+          {"ci95", interval_json(c.ci95)}, {"t", or_null(c.t)}, {"df", or_null(c.df)}, {"p", or_null(c.p)},
+          {"p_holm", or_null(c.p_holm)}, {"family", c.family}, {"beyond_seed_spread", c.beyond_seed_spread}};
+}
 
-// One data set's table: rows are settings (model and the rest), columns methods; every pair of columns in a
-// row is compared (Welch), and the table's comparisons are one family for Holm's adjustment.
-json make_table(const std::string& dataset, const std::vector<std::size_t>& members,
-                const std::vector<Group>& groups, const std::set<std::size_t>& hidden,
-                const ReportOptions& options, json& comparisons) {
-  std::vector<Column> columns;
-  std::vector<std::string> row_keys, row_labels, row_models;
-  std::map<std::string, std::map<std::string, std::size_t>> cell;  // row key -> column label -> group
-  for (std::size_t i : members) {
-    if (hidden.count(i)) continue;
-    const Group& g = groups[i];
-    if (std::none_of(columns.begin(), columns.end(), [&](const Column& c) { return c.label == g.column; })) {
-      columns.push_back({method_rank(g.id.method), g.id.method, g.column});
-    }
-    const std::string row = g.id.setting_key();
-    if (std::find(row_keys.begin(), row_keys.end(), row) == row_keys.end()) {
-      row_keys.push_back(row);
-      row_labels.push_back(g.row);
-      row_models.push_back(g.id.model);
-    }
-    cell[row][g.column] = i;
-  }
-  std::stable_sort(columns.begin(), columns.end(), [](const Column& a, const Column& b) {
-    return std::tie(a.rank, a.method, a.label) < std::tie(b.rank, b.method, b.label);
-  });
+json table_json(const Table& t, const Summary& s) {
   json cols = json::array(), rows = json::array();
-  for (const auto& c : columns) cols.push_back({{"label", c.label}, {"method", c.method}});
-  const std::size_t first_comparison = comparisons.size();
-  std::map<std::tuple<std::size_t, std::string, std::string>, std::size_t> compared;  // (row, A, B) -> index
-  for (std::size_t r = 0; r < row_keys.size(); ++r) {
-    auto& in_row = cell[row_keys[r]];
+  for (const auto& c : t.columns) cols.push_back({{"label", c.label}, {"method", c.method}});
+  for (const auto& row : t.rows) {
     json cells = json::object();
-    double best = -1e300;
-    for (const auto& [label, i] : in_row) best = std::max(best, groups[i].mean);
-    for (const auto& [label, i] : in_row) {
-      const Group& g = groups[i];
-      cells[label] = g.stats;
-      cells[label].update({{"group", i}, {"paper", g.paper}, {"best", g.mean == best}});
+    for (const auto& [label, cell] : row.cells) {
+      const Group& g = s.groups[cell.group];
+      cells[label] = stats_json(g.stats);
+      cells[label].update({{"group", cell.group}, {"paper", paper_json(g.paper)}, {"best", cell.best}});
     }
-    rows.push_back({{"model", row_models[r]}, {"label", row_labels[r]}, {"cells", cells}});
-    // Every pair of columns in the row with ≥ 2 seeds each; the later column (the newer method) is A.
-    for (std::size_t a = 0; a < columns.size(); ++a) {
-      for (std::size_t b = a + 1; b < columns.size(); ++b) {
-        if (!in_row.count(columns[a].label) || !in_row.count(columns[b].label)) continue;
-        const Group& gb = groups[in_row[columns[a].label]];
-        const Group& ga = groups[in_row[columns[b].label]];
-        if (ga.values.size() < 2 || gb.values.size() < 2) continue;
-        const WelchResult w = welch_t_test(ga.values, gb.values, kConfidence);
-        compared[{r, columns[b].label, columns[a].label}] = comparisons.size();
-        comparisons.push_back({{"dataset", dataset},
-                               {"model", row_models[r]},
-                               {"row", row_labels[r]},
-                               {"a", columns[b].label},
-                               {"b", columns[a].label},
-                               {"mean_a", ga.mean},
-                               {"mean_b", gb.mean},
-                               {"difference", ga.mean - gb.mean},
-                               {"ci95", interval_json(w.ci)},
-                               {"t", or_null(w.t)},
-                               {"df", or_null(w.df)},
-                               {"p", or_null(w.p)}});
+    json r = {{"model", row.model}, {"label", row.label}, {"cells", cells}};
+    for (const auto& [name, gain] : row.gains) {
+      json j = {{"difference", gain.difference}, {"ci95", nullptr}, {"p", nullptr}, {"p_holm", nullptr}};
+      if (gain.comparison) {
+        const json c = comparison_json(s.comparisons[*gain.comparison]);
+        for (const char* f : {"ci95", "p", "p_holm"}) j[f] = c[f];
       }
+      r["gain_over_cutmix"][name] = j;
     }
+    rows.push_back(r);
   }
-  // Holm over the table's comparisons: a table is what a reader scans for "significant" differences.
-  std::vector<double> raw;
-  for (std::size_t k = first_comparison; k < comparisons.size(); ++k) {
-    raw.push_back(comparisons[k]["p"].is_null() ? std::nan("") : comparisons[k]["p"].get<double>());
-  }
-  const std::vector<double> adjusted = holm_adjust(raw);
-  const auto family = std::count_if(raw.begin(), raw.end(), [](double p) { return !std::isnan(p); });
-  for (std::size_t k = first_comparison; k < comparisons.size(); ++k) {
-    const double h = adjusted[k - first_comparison];
-    comparisons[k]["p_holm"] = or_null(h);
-    comparisons[k]["family"] = family;
-    comparisons[k]["beyond_seed_spread"] = !std::isnan(h) && h < options.alpha;
-  }
-  // The gain of Attentive CutMix over CutMix in each row: the difference, with the comparison's CI and p-values
-  // where both sides have the seeds for one.
-  for (std::size_t r = 0; options.gain && r < row_keys.size(); ++r) {
-    auto& in_row = cell[row_keys[r]];
-    for (const auto& c : columns) {
-      if (c.method != "attentive_cutmix" || !in_row.count(c.label)) continue;
-      for (const auto& base : columns) {
-        if (base.method != "cutmix" || !in_row.count(base.label)) continue;
-        json gain = {{"difference", groups[in_row[c.label]].mean - groups[in_row[base.label]].mean},
-                     {"ci95", nullptr},
-                     {"p", nullptr},
-                     {"p_holm", nullptr}};
-        if (const auto k = compared.find({r, c.label, base.label}); k != compared.end()) {
-          for (const char* f : {"ci95", "p", "p_holm"}) gain[f] = comparisons[k->second][f];
-        }
-        rows[r]["gain_over_cutmix"][c.label + " − " + base.label] = gain;
-      }
-    }
-  }
-  return {{"dataset", dataset}, {"columns", cols}, {"rows", rows}};
+  return {{"dataset", t.dataset}, {"columns", cols}, {"rows", rows}};
+}
+
+json listed_json(const std::vector<Listed>& items, const char* key) {
+  json out = json::array();
+  for (const auto& l : items) out.push_back({{"folder", l.folder}, {key, l.why}});
+  return out;
 }
 
 }  // namespace
@@ -522,7 +530,7 @@ std::string metric_field(const std::string& metric) {
   if (metric == "best") return "best_test_top1";
   if (metric == "last") return "last_test_top1";
   if (metric == "median5") return "median5_test_top1";
-  throw std::invalid_argument("--metric: expected one of best, last, median5, found '" + metric + "'");
+  throw config::ConfigError("--metric: expected one of best, last, median5, found '" + metric + "'");
 }
 
 std::string metric_title(const std::string& metric) {
@@ -531,97 +539,91 @@ std::string metric_title(const std::string& metric) {
   return "median test top-1 of the last 5 epochs (%)";
 }
 
-json summarize(const std::string& dir, const ReportOptions& options) {
-  if (!is_directory(dir)) throw std::runtime_error(dir + ": not a folder");
-  const std::string field = metric_field(options.metric);
-  const int paper_n = paper_tables()["attentive_cutmix"]["top_n"].get<int>();
+std::size_t Summary::runs_completed() const {
+  std::size_t n = 0;
+  for (const auto& g : groups) n += g.values.size();
+  return n;
+}
+
+Summary summarize(const std::string& dir, const ReportOptions& options) {
+  if (!fs::is_directory(dir)) throw std::runtime_error(dir + ": not a folder");
+  Summary s;
+  s.source = dir;
+  s.metric = options.metric;
+  s.alpha = options.alpha;
+  s.paper_n = paper_tables()["attentive_cutmix"]["top_n"].get<int>();
   const Plan plan = read_plan(dir);
-  Listing listing = read_runs(dir, field, plan);
-  std::vector<Group> groups = make_groups(listing.runs, listing.not_counted);
-  for (auto& g : groups) summarize_group(g, options);
+  s.has_plan = plan.present;
+  s.plan_name = plan.name;
+  s.plan_runs = plan.folders.size();
+  Listing listing = read_runs(dir, metric_field(options.metric), plan);
+  s.groups = make_groups(listing.runs, options, listing.not_counted);
+  s.failed = std::move(listing.failed);
+  s.incomplete = std::move(listing.incomplete);
+  s.not_counted = std::move(listing.not_counted);
 
   std::vector<std::string> datasets;
   std::map<std::string, std::vector<std::size_t>> by_dataset;
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    if (!by_dataset.count(groups[i].id.dataset)) datasets.push_back(groups[i].id.dataset);
-    by_dataset[groups[i].id.dataset].push_back(i);
+  for (std::size_t i = 0; i < s.groups.size(); ++i) {
+    if (!by_dataset.count(s.groups[i].id.dataset)) datasets.push_back(s.groups[i].id.dataset);
+    by_dataset[s.groups[i].id.dataset].push_back(i);
   }
-  for (const auto& d : datasets) label_groups(groups, by_dataset[d], paper_n);
-  // A reader's order: data set, row, method (baseline first), N.
-  std::map<std::string, std::size_t> dataset_rank;
-  for (const auto& d : datasets) dataset_rank.emplace(d, dataset_rank.size());
-  std::stable_sort(groups.begin(), groups.end(), [&](const Group& a, const Group& b) {
-    if (a.id.dataset != b.id.dataset) return dataset_rank[a.id.dataset] < dataset_rank[b.id.dataset];
-    if (a.row != b.row) return natural_less(a.row, b.row);
-    if (method_rank(a.id.method) != method_rank(b.id.method))
-      return method_rank(a.id.method) < method_rank(b.id.method);
-    if (a.top_n != b.top_n) return a.top_n < b.top_n;
-    return natural_less(a.column, b.column);
-  });
+  for (const auto& d : datasets) label_groups(s.groups, by_dataset[d], s.paper_n);
+  sort_groups(s.groups);
   by_dataset.clear();
-  for (std::size_t i = 0; i < groups.size(); ++i) by_dataset[groups[i].id.dataset].push_back(i);
-  // Ablations: one method at several N, everything else equal. The table shows an ablation's N = 6 point
-  // (the paper's), or every point when N = 6 was not run.
-  const auto ablations_by_key = find_ablations(groups, paper_n);
+  for (std::size_t i = 0; i < s.groups.size(); ++i) by_dataset[s.groups[i].id.dataset].push_back(i);
+  // The table shows an ablation's N = 6 point (the paper's), or every point when N = 6 was not run.
+  s.ablations = find_ablations(s.groups);
   std::set<std::size_t> hidden;
-  for (const auto& [key, a] : ablations_by_key) {
+  for (const auto& a : s.ablations) {
+    const bool has_paper_n = std::any_of(a.points.begin(), a.points.end(),
+                                         [&](std::size_t i) { return s.groups[i].top_n == s.paper_n; });
     for (std::size_t i : a.points) {
-      if (a.has_paper_n && groups[i].top_n != paper_n) hidden.insert(i);
+      if (has_paper_n && s.groups[i].top_n != s.paper_n) hidden.insert(i);
     }
   }
+  for (const auto& d : datasets) {
+    Table t = lay_out_table(d, by_dataset[d], s.groups, hidden);
+    const auto compared = compare_columns(t, s.groups, options.alpha, s.comparisons);
+    if (options.gain) add_gains(t, s.groups, compared);
+    s.tables.push_back(std::move(t));
+  }
+  return s;
+}
 
-  json tables = json::array(), comparisons = json::array();
-  for (const auto& d : datasets)
-    tables.push_back(make_table(d, by_dataset[d], groups, hidden, options, comparisons));
-  json ablations = json::array();
-  for (const auto& [key, a] : ablations_by_key) {
-    const Group& g0 = groups[a.points.front()];
+json to_json(const Summary& s) {
+  json groups = json::array(), tables = json::array(), comparisons = json::array(), ablations = json::array();
+  for (const auto& g : s.groups) groups.push_back(group_json(g));
+  for (const auto& t : s.tables) tables.push_back(table_json(t, s));
+  for (const auto& c : s.comparisons) comparisons.push_back(comparison_json(c));
+  for (const auto& a : s.ablations) {
     json points = json::array();
     for (std::size_t i : a.points) {
-      const Group& g = groups[i];
-      json point = g.stats;
-      point["n"] = g.top_n;
+      json point = stats_json(s.groups[i].stats);
+      point["n"] = s.groups[i].top_n;
       points.push_back(point);
     }
-    // The series' name: its row and its method's column without N.
-    std::string column = g0.column;
-    if (const auto n = column.find(" N="); n != std::string::npos) {
-      const auto end = column.find(' ', n + 1);
-      column.erase(n, end == std::string::npos ? std::string::npos : end - n);
-    }
-    ablations.push_back({{"dataset", g0.id.dataset},
-                         {"model", g0.id.model},
-                         {"method", g0.id.method},
-                         {"row", g0.row},
-                         {"column", column},
-                         {"points", points}});
+    ablations.push_back({{"dataset", a.dataset}, {"model", a.model}, {"method", a.method}, {"row", a.row},
+                         {"column", a.column}, {"points", points}});
   }
-  json group_list = json::array();
-  std::size_t counted = 0;
-  for (const auto& g : groups) {
-    group_list.push_back(group_json(g));
-    counted += g.values.size();
-  }
-  json plan_json = nullptr;
-  if (plan.present) plan_json = {{"file", "sweep.json"}, {"name", plan.name}, {"runs", plan.folders.size()}};
-
+  const json plan = s.has_plan ? json{{"file", "sweep.json"}, {"name", s.plan_name}, {"runs", s.plan_runs}} : json(nullptr);
   return {{"schema_version", kSummarySchemaVersion},
-          {"source", dir},
-          {"metric", options.metric},
-          {"metric_field", field},
-          {"metric_title", metric_title(options.metric)},
-          {"alpha", options.alpha},
+          {"source", s.source},
+          {"metric", s.metric},
+          {"metric_field", metric_field(s.metric)},
+          {"metric_title", metric_title(s.metric)},
+          {"alpha", s.alpha},
           {"confidence", kConfidence},
-          {"paper_n", paper_n},
-          {"plan", plan_json},
-          {"runs_completed", counted},
-          {"groups", group_list},
+          {"paper_n", s.paper_n},
+          {"plan", plan},
+          {"runs_completed", s.runs_completed()},
+          {"groups", groups},
           {"tables", tables},
           {"comparisons", comparisons},
           {"ablations", ablations},
-          {"failed", listing.failed},
-          {"incomplete", listing.incomplete},
-          {"not_counted", listing.not_counted}};
+          {"failed", listed_json(s.failed, "error")},
+          {"incomplete", listed_json(s.incomplete, "state")},
+          {"not_counted", listed_json(s.not_counted, "reason")}};
 }
 
 }  // namespace acm::results

@@ -3,9 +3,16 @@
 // number in a table or plot is in it, and every number in it traces back to the run files it lists.
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "results/identity.h"
+#include "results/stats.h"
 
 namespace acm::results {
 
@@ -18,7 +25,88 @@ struct ReportOptions {
   double alpha = 0.05;          // significance level of the Welch t-tests
 };
 
-// The metric's field in a run result's "final" object and its name in tables.
+// Mean, sample std (NaN below 2 values), 95 % confidence interval of the mean and count: what a group, a table
+// cell and an ablation point show.
+struct Stats {
+  double mean = 0, std = 0;
+  Interval ci95;
+  std::size_t count = 0;
+};
+
+// One experiment: its seeds' runs (identity.h).
+struct Group {
+  Identity id;
+  int top_n = 0;  // Attentive CutMix's N, 0 for other methods
+  std::int64_t epochs = 0;
+  std::vector<double> values;
+  std::vector<std::int64_t> seeds;
+  std::vector<std::string> folders;
+  std::string column;  // the method in a table's words: "attentive_cutmix N=3 [cache off]"
+  std::string row;     // the row's label: "resnet18 (epochs 10)"
+  Stats stats;
+  std::optional<double> paper;  // the paper's value where the setting matches
+};
+
+// Welch's t-test between two columns of a row; A is the later column (the newer method). NaN where undefined.
+struct Comparison {
+  std::string dataset, model, row, a, b;
+  double mean_a = 0, mean_b = 0, difference = 0;
+  Interval ci95;
+  double t = 0, df = 0, p = 0, p_holm = 0;
+  std::size_t family = 0;  // comparisons of the table with a p (Holm's family)
+  bool beyond_seed_spread = false;  // p_holm < alpha
+};
+
+struct Table {
+  struct Column {
+    std::string label, method;
+  };
+  struct Cell {
+    std::size_t group;
+    bool best;
+  };
+  struct Gain {  // Attentive CutMix − CutMix in a row; the comparison's CI and p where there is one
+    double difference = 0;
+    std::optional<std::size_t> comparison;
+  };
+  struct Row {
+    std::string model, label;
+    std::map<std::string, Cell> cells;  // by column label
+    std::map<std::string, Gain> gains;  // "attentive_cutmix − cutmix" column pairs
+  };
+  std::string dataset;
+  std::vector<Column> columns;
+  std::vector<Row> rows;
+};
+
+// Accuracy against N: one method at several N, all else equal.
+struct Ablation {
+  std::string dataset, model, method, row, column;
+  std::vector<std::size_t> points;  // groups, by N
+};
+
+// A run that is listed, not averaged: failed (why), incomplete (its state) or not counted (the reason).
+struct Listed {
+  std::string folder, why;
+};
+
+struct Summary {
+  std::string source, metric;
+  double alpha = 0.05;
+  int paper_n = 6;
+  bool has_plan = false;
+  std::string plan_name;
+  std::size_t plan_runs = 0;
+  std::vector<Group> groups;
+  std::vector<Table> tables;
+  std::vector<Comparison> comparisons;
+  std::vector<Ablation> ablations;
+  std::vector<Listed> failed, incomplete, not_counted;
+  std::size_t runs_completed() const;
+};
+
+// The metric's field in a run result's "final" object and its name in tables. config::ConfigError (exit 2)
+// naming the allowed values for another metric.
 std::string metric_field(const std::string& metric);
 std::string metric_title(const std::string& metric);
 
@@ -34,7 +122,10 @@ std::string metric_title(const std::string& metric);
 //   failed, incomplete   the plan's runs that failed or have not finished, never averaged in
 //   not_counted  results that are not the plan's (moved aside, another plan's) or repeat a counted seed, with
 //                the reason
-nlohmann::json summarize(const std::string& dir, const ReportOptions& options);
+Summary summarize(const std::string& dir, const ReportOptions& options);
+
+// summary.json: what the renderers (render.h) read.
+nlohmann::json to_json(const Summary& summary);
 
 // The paper's Tables 1–3 (top-1 %) and settings, compiled into the program.
 const nlohmann::json& paper_tables();

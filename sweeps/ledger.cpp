@@ -15,14 +15,14 @@
 #include <set>
 #include <stdexcept>
 
-#include "harness/config/json_reader.h"
-#include "results/files.h"
+#include "common/json_reader.h"
+#include "common/files.h"
 
 namespace acm::sweeps {
 
 using nlohmann::json;
-using results::join_path;
-using results::path_exists;
+using fs::join_path;
+using fs::path_exists;
 
 namespace {
 
@@ -32,7 +32,7 @@ constexpr int kPlanSchemaVersion = 1;
 class FolderLock {
  public:
   explicit FolderLock(const std::string& dir) {
-    const std::string path = join_path(dir, ".sweep.lock");
+    const std::string path = fs::join_path(dir, ".sweep.lock");
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) throw std::runtime_error(path + ": cannot open: " + std::strerror(errno));
     while (::flock(fd_, LOCK_EX) != 0) {
@@ -52,9 +52,9 @@ class FolderLock {
 double seconds_of(const struct timespec& t) { return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec); }
 
 json read_json_or_null(const std::string& path) {
-  if (!path_exists(path)) return nullptr;
+  if (!fs::path_exists(path)) return nullptr;
   try {
-    return json::parse(results::read_text(path));
+    return json::parse(fs::read_text(path));
   } catch (const std::exception&) {
     return nullptr;  // a torn or foreign file counts as absent
   }
@@ -139,7 +139,7 @@ void check_claim_timeout(double claim_timeout_s) {
 Ledger::Ledger(std::string dir, const Sweep& plan, LedgerOptions options)
     : dir_(std::move(dir)), plan_(plan), options_(options), job_(make_job_id()), host_(host_name()) {}
 
-std::string Ledger::run_dir(std::size_t run) const { return join_path(dir_, plan_.runs[run].folder); }
+std::string Ledger::run_dir(std::size_t run) const { return fs::join_path(dir_, plan_.runs[run].folder); }
 
 json Ledger::result_block(std::size_t run) const {
   const auto& r = plan_.runs[run];
@@ -156,20 +156,20 @@ void Ledger::log(const std::string& event, std::size_t run, int group, const jso
     line["id"] = plan_.runs[run].id;
   }
   if (extra.is_object()) line.update(extra);
-  results::append_synced(join_path(dir_, "sweep.log.jsonl"), line.dump() + "\n");
+  fs::append_synced(fs::join_path(dir_, "sweep.log.jsonl"), line.dump() + "\n");
 }
 
 void Ledger::open() {
-  results::make_dirs(dir_);
+  fs::make_dirs(dir_);
   FolderLock lock(dir_);
-  const std::string plan_path = join_path(dir_, "sweep.json");
+  const std::string plan_path = fs::join_path(dir_, "sweep.json");
   const json mine = plan_json(plan_);
   const json old = read_json_or_null(plan_path);
-  if (path_exists(plan_path) && old.is_null()) {
+  if (fs::path_exists(plan_path) && old.is_null()) {
     throw std::runtime_error(plan_path + ": not valid JSON (remove it to start this folder's plan afresh)");
   }
   if (old.is_null()) {
-    results::write_text_atomic(plan_path, mine.dump(2) + "\n");
+    fs::write_file_atomic(plan_path, mine.dump(2) + "\n");
     log("plan", plan_.runs.size(), -1, {{"runs", plan_.runs.size()}});
   } else {
     std::set<std::string> before, after;
@@ -193,23 +193,23 @@ void Ledger::open() {
             "): the spec, its inputs or --set changed. Pass --allow-spec-change to run the new plan here "
             "(completed runs both plans share are kept), or use another --out folder");
       }
-      results::write_text_atomic(plan_path, mine.dump(2) + "\n");
+      fs::write_file_atomic(plan_path, mine.dump(2) + "\n");
       log("plan_changed", plan_.runs.size(), -1, {{"added", added}, {"removed", removed}});
     }
   }
   if (options_.retry_failed) {
     for (std::size_t i = 0; i < plan_.runs.size(); ++i) {
-      const std::string d = run_dir(i), result = join_path(d, "result.json");
+      const std::string d = run_dir(i), result = fs::join_path(d, "result.json");
       const json r = read_json_or_null(result);
       if (r.is_null() || r.value("status", "") != "failed") continue;
       int k = 1;
-      while (path_exists(join_path(d, "result.failed." + std::to_string(k) + ".json"))) ++k;
-      const std::string kept = join_path(d, "result.failed." + std::to_string(k) + ".json");
+      while (fs::path_exists(fs::join_path(d, "result.failed." + std::to_string(k) + ".json"))) ++k;
+      const std::string kept = fs::join_path(d, "result.failed." + std::to_string(k) + ".json");
       if (::rename(result.c_str(), kept.c_str()) != 0) {
         throw std::runtime_error(result + ": cannot move aside: " + std::strerror(errno));
       }
-      for (const char* f : {"checkpoint.safetensors", "claim.json", "config.json"}) remove_if_there(join_path(d, f));
-      results::sync_folder(d);
+      for (const char* f : {"checkpoint.safetensors", "claim.json", "config.json"}) remove_if_there(fs::join_path(d, f));
+      fs::sync_folder(d);
       log("retry", i, -1, {{"previous", kept}});
     }
   }
@@ -217,7 +217,7 @@ void Ledger::open() {
 
 double Ledger::now_on_disk() const {
   // Claims are aged against the file system's clock, not this host's: touch the lock file and read it back.
-  const std::string path = join_path(dir_, ".sweep.lock");
+  const std::string path = fs::join_path(dir_, ".sweep.lock");
   ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return wall_now();
@@ -226,11 +226,11 @@ double Ledger::now_on_disk() const {
 
 Ledger::State Ledger::state_of(std::size_t run, json* claim) const {
   const std::string d = run_dir(run);
-  const json result = read_json_or_null(join_path(d, "result.json"));
+  const json result = read_json_or_null(fs::join_path(d, "result.json"));
   const bool ours = !result.is_null() && result.contains("sweep") && result["sweep"].value("id", "") == plan_.runs[run].id;
   if (ours && result.value("status", "") == "completed") return State::kDone;
   if (ours && result.value("status", "") == "failed") return State::kFailed;
-  const std::string claim_path = join_path(d, "claim.json");
+  const std::string claim_path = fs::join_path(d, "claim.json");
   const json c = read_json_or_null(claim_path);
   if (claim) *claim = c;
   if (c.is_null() || c.value("released", false) || c.value("id", "") != plan_.runs[run].id) return State::kFree;
@@ -266,14 +266,14 @@ json Ledger::failure_result(std::size_t run, const std::string& error) const {
 
 // Under the lock, for runs nobody holds (its extractor run failed, it crashed max_attempts times).
 void Ledger::write_failure(std::size_t run, const std::string& error) {
-  results::make_dirs(run_dir(run));
-  results::write_text_atomic(join_path(run_dir(run), "result.json"), failure_result(run, error).dump(2) + "\n");
+  fs::make_dirs(run_dir(run));
+  fs::write_file_atomic(fs::join_path(run_dir(run), "result.json"), failure_result(run, error).dump(2) + "\n");
 }
 
 void Ledger::record_failure(std::size_t run, const std::string& error, const std::string& token) {
   json result = failure_result(run, error);
   result["sweep"]["token"] = token;
-  results::write_text_atomic(join_path(run_dir(run), "result.json"), result.dump(2) + "\n",
+  fs::write_file_atomic(fs::join_path(run_dir(run), "result.json"), result.dump(2) + "\n",
                              [&] { return holds(run, token); });
 }
 
@@ -317,21 +317,21 @@ Pick Ledger::claim_next(int group) {
     }
     // A folder written under another plan (its run.json names another id) is moved aside, not mixed in.
     const std::string d = run_dir(i);
-    const json owner = read_json_or_null(join_path(d, "run.json"));
+    const json owner = read_json_or_null(fs::join_path(d, "run.json"));
     if (!owner.is_null() && owner.value("id", "") != r.id) {
       const std::string aside = d + ".superseded-" + owner.value("id", "unknown");
       if (::rename(d.c_str(), aside.c_str()) != 0) {
         throw std::runtime_error(d + ": cannot move aside to " + aside + ": " + std::strerror(errno));
       }
-      results::sync_folder(d.substr(0, d.rfind('/')));
+      fs::sync_folder(d.substr(0, d.rfind('/')));
       log("superseded", i, group, {{"moved_to", aside}});
     }
-    results::make_dirs(d);
-    results::write_text_atomic(join_path(d, "run.json"),
+    fs::make_dirs(d);
+    fs::write_file_atomic(fs::join_path(d, "run.json"),
                                json{{"id", r.id}, {"folder", r.folder}, {"labels", r.labels}}.dump(2) + "\n");
     const int starts = (ours ? c.value("starts", 0) : 0) + 1;
     const std::string token = job_ + "/" + std::to_string(starts) + "/" + random_hex();
-    results::write_text_atomic(join_path(d, "claim.json"), json{{"id", r.id},
+    fs::write_file_atomic(fs::join_path(d, "claim.json"), json{{"id", r.id},
                                                                 {"token", token},
                                                                 {"job", job_},
                                                                 {"host", host_},
@@ -346,7 +346,7 @@ Pick Ledger::claim_next(int group) {
     pick.run = i;
     pick.attempt = starts;
     pick.token = token;
-    pick.resume = path_exists(join_path(d, "checkpoint.safetensors"));
+    pick.resume = fs::path_exists(fs::join_path(d, "checkpoint.safetensors"));
     log(crashed ? "takeover" : "claim", i, group,
         {{"attempt", starts},
          {"resume", pick.resume},
@@ -369,11 +369,11 @@ Pick Ledger::claim_next(int group) {
 }
 
 bool Ledger::holds(std::size_t run, const std::string& token) const {
-  return is_ours(read_json_or_null(join_path(run_dir(run), "claim.json")), plan_.runs[run].id, token);
+  return is_ours(read_json_or_null(fs::join_path(run_dir(run), "claim.json")), plan_.runs[run].id, token);
 }
 
 bool Ledger::heartbeat(std::size_t run, const std::string& token) const {
-  const std::string path = join_path(run_dir(run), "claim.json");
+  const std::string path = fs::join_path(run_dir(run), "claim.json");
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   // Read and touch through one descriptor: a takeover renames a new file over the path, so what we touch is
@@ -390,8 +390,8 @@ bool Ledger::finish(std::size_t run, const std::string& token, const std::string
     lost(run, token, extra.value("group", -1));
     return false;
   }
-  remove_if_there(join_path(run_dir(run), "claim.json"));
-  results::sync_folder(run_dir(run));
+  remove_if_there(fs::join_path(run_dir(run), "claim.json"));
+  fs::sync_folder(run_dir(run));
   json line = extra;
   line["token"] = token;
   log(event, run, extra.value("group", -1), line);
@@ -400,20 +400,20 @@ bool Ledger::finish(std::size_t run, const std::string& token, const std::string
 
 void Ledger::release(std::size_t run, const std::string& token) {
   FolderLock lock(dir_);
-  const std::string path = join_path(run_dir(run), "claim.json");
+  const std::string path = fs::join_path(run_dir(run), "claim.json");
   json c = read_json_or_null(path);
   if (!is_ours(c, plan_.runs[run].id, token)) {
     lost(run, token, c.is_null() ? -1 : c.value("group", -1));
     return;
   }
   c["released"] = true;
-  results::write_text_atomic(path, c.dump(2) + "\n");
+  fs::write_file_atomic(path, c.dump(2) + "\n");
   log("released", run, c.value("group", -1), {{"token", token}});
 }
 
 void Ledger::lost(std::size_t run, const std::string& token, int group) {
-  const json now = read_json_or_null(join_path(run_dir(run), "claim.json"));
-  const json result = read_json_or_null(join_path(run_dir(run), "result.json"));
+  const json now = read_json_or_null(fs::join_path(run_dir(run), "claim.json"));
+  const json result = read_json_or_null(fs::join_path(run_dir(run), "result.json"));
   log("lost claim", run, group,
       {{"token", token},
        {"held_by", now.is_null() ? json(nullptr) : json(now.value("token", ""))},

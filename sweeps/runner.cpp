@@ -14,7 +14,7 @@
 #include <set>
 #include <thread>
 
-#include "harness/config/json_reader.h"
+#include "common/json_reader.h"
 #include "harness/dist/agree.h"
 #include "harness/dist/communicator.h"
 #include "harness/dist/world.h"
@@ -22,7 +22,7 @@
 #include "harness/train/config.h"
 #include "harness/train/signals.h"
 #include "harness/train/trainer.h"
-#include "results/files.h"
+#include "common/files.h"
 #include "results/render.h"
 #include "results/summary.h"
 
@@ -33,35 +33,7 @@ using nlohmann::json;
 
 namespace {
 
-enum Message : std::int64_t { kRunIt = 1, kNothingLeft = 2, kStop = 3 };
-
 double since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
-
-// Waits for a non-blocking collective without spinning: Open MPI's shared-memory transport busy-polls, and
-// an idle group must not take CPU from the groups that train beside it.
-void wait_quietly(MPI_Request& request) {
-  int done = 0;
-  while (true) {
-    dist::check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-    if (done) return;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-void broadcast_quietly(std::int64_t* values, int count, const dist::World& group) {
-  if (group.size() == 1) return;
-  MPI_Request request;
-  dist::check_mpi(MPI_Ibcast(values, count, MPI_INT64_T, 0, group.comm(), &request), "MPI_Ibcast");
-  wait_quietly(request);
-}
-
-void max_quietly(std::int64_t* values, int count, const dist::World& world) {
-  if (world.size() == 1) return;
-  MPI_Request request;
-  dist::check_mpi(MPI_Iallreduce(MPI_IN_PLACE, values, count, MPI_INT64_T, MPI_MAX, world.comm(), &request),
-                  "MPI_Iallreduce");
-  wait_quietly(request);
-}
 
 // Touches the run's claim every few seconds while it trains, so other jobs see it is alive — as long as it is
 // still ours: once another job has taken it over, it sets `lost` (the trainer stops at its next step) and
@@ -151,175 +123,222 @@ std::string status_line(const Counts& n, std::size_t total, double elapsed, doub
   return buf;
 }
 
-}  // namespace
+// What a group's leader tells its ranks before each run: train run `run` (resuming it or not), or stop.
+struct Assignment {
+  enum Kind : std::int64_t { kRun = 1, kNothingLeft = 2, kStop = 3 };
+  Kind kind = kNothingLeft;
+  std::size_t run = 0;
+  bool resume = false;
+  std::string token;  // the leader's claim on the run (not sent: only the leader holds it)
 
-int run_sweep(const Sweep& plan, const SweepOptions& o) {
-  train::install_stop_handlers();
-  const auto start = clock_type::now();
-  dist::World& world = dist::World::init();
-  const int per_run = plan.ranks_per_run;
-  dist::MpiCommunicator control(world);
-  Ledger ledger(o.out_dir, plan, o.ledger);
-  dist::agree(
-      control,
-      [&] {
-        check_claim_timeout(o.ledger.claim_timeout_s);
-        if (world.size() % per_run != 0) {
-          throw config::ConfigError("$.ranks_per_run: " + std::to_string(per_run) + " does not divide the " +
-                                    std::to_string(world.size()) + " ranks of this job");
-        }
-        if (world.rank() == 0) ledger.open();
-      },
-      train::exit_code_of);
-  const int group_index = world.rank() / per_run, groups = world.size() / per_run;
-  const std::unique_ptr<dist::World> group = world.split(group_index, world.rank());
-  const bool leader = group->rank() == 0;
-  if (world.rank() == 0) {
-    std::printf("sweep  %s: %zu runs in %s; %d group(s) of %d rank(s); job %s\n", plan.name.c_str(),
-                plan.runs.size(), o.out_dir.c_str(), groups, per_run, ledger.job().c_str());
+  void share(const dist::World& group) {
+    std::int64_t msg[3] = {kind, static_cast<std::int64_t>(run), resume ? 1 : 0};
+    group.broadcast_quietly(msg, 3);
+    kind = static_cast<Kind>(msg[0]);
+    run = static_cast<std::size_t>(msg[1]);
+    resume = msg[2] != 0;
+  }
+};
+
+// How one run's sitting in this job ended.
+struct Sitting {
+  train::Outcome outcome = train::Outcome::kFailed;
+  std::string error;  // a failure before training (every rank of the group threw)
+  bool lost = false;  // the heartbeat saw the claim taken over
+  double seconds = 0;
+  std::string out_dir;
+};
+
+// One job's part of a sweep: the world split into groups, each taking runs from the ledger until none is left
+// or a stop signal comes, then one report.
+class SweepJob {
+ public:
+  SweepJob(const Sweep& plan, const SweepOptions& o)
+      : plan_(plan), o_(o), world_(dist::World::init()), ledger_(o.out_dir, plan, o.ledger) {}
+
+  void start();
+  Assignment next_assignment();
+  Sitting train(const Assignment& a);
+  // The ledger's record of the sitting and the status line (group leaders); true when the job must stop.
+  bool record(const Assignment& a, const Sitting& s);
+  int finish(bool stopped);
+  bool leader() const { return group_->rank() == 0; }
+
+ private:
+  std::string status(const Counts& n, bool with_eta) const {
+    return status_line(n, plan_.runs.size(), since(start_), with_eta && runs_timed_ ? run_seconds_ / runs_timed_ : 0,
+                       groups_);
+  }
+  void say(const std::string& what) const {
+    std::printf("%s | group %d: %s\n", status(ledger_.counts(), true).c_str(), group_index_, what.c_str());
     std::fflush(stdout);
   }
+  void write_report() const;
 
-  double run_seconds = 0;
-  int runs_timed = 0;
-  bool stopped = false;
-  const double heartbeat_s = heartbeat_interval(o.ledger.claim_timeout_s);
-  while (true) {
-    std::int64_t msg[3] = {kNothingLeft, 0, 0};
-    std::string token;  // the leader's claim on the run it trains
-    if (leader) {
-      bool waiting_said = false;
-      while (true) {
-        if (train::stop_requested()) {
-          msg[0] = kStop;
-          break;
-        }
-        const Pick pick = ledger.claim_next(group_index);
-        if (pick.kind == Pick::kRun) {
-          token = pick.token;
-          msg[0] = kRunIt;
-          msg[1] = static_cast<std::int64_t>(pick.run);
-          msg[2] = pick.resume ? 1 : 0;
-          std::printf("%s | group %d: start %s%s%s\n",
-                      status_line(pick.counts, plan.runs.size(), since(start),
-                                  runs_timed ? run_seconds / runs_timed : 0, groups)
-                          .c_str(),
-                      group_index, plan.runs[pick.run].folder.c_str(), pick.resume ? " (resuming)" : "",
-                      pick.attempt > 1 ? (" (attempt " + std::to_string(pick.attempt) + ")").c_str() : "");
-          std::fflush(stdout);
-          break;
-        }
-        if (pick.kind == Pick::kDone) break;
-        if (!waiting_said) {
-          std::printf("%s | group %d: waiting (runs in progress elsewhere or waiting for their extractor)\n",
-                      status_line(pick.counts, plan.runs.size(), since(start), 0, groups).c_str(), group_index);
-          std::fflush(stdout);
-          waiting_said = true;
-        }
-        std::this_thread::sleep_for(std::chrono::duration<double>(o.poll_s));
-      }
+  const Sweep& plan_;
+  const SweepOptions& o_;
+  const clock_type::time_point start_ = clock_type::now();
+  dist::World& world_;
+  Ledger ledger_;
+  std::unique_ptr<dist::World> group_;
+  int group_index_ = 0, groups_ = 1;
+  double run_seconds_ = 0;
+  int runs_timed_ = 0;
+};
+
+// Agreed checks, the ledger opened by rank 0, the groups formed.
+void SweepJob::start() {
+  const int per_run = plan_.ranks_per_run;
+  dist::MpiCommunicator control(world_);
+  dist::agree(control, [&] {
+    check_claim_timeout(o_.ledger.claim_timeout_s);
+    if (world_.size() % per_run != 0) {
+      throw config::ConfigError("$.ranks_per_run: " + std::to_string(per_run) + " does not divide the " +
+                                std::to_string(world_.size()) + " ranks of this job");
     }
-    broadcast_quietly(msg, 3, *group);
-    if (msg[0] == kStop) {
-      stopped = true;
+    if (world_.rank() == 0) ledger_.open();
+  });
+  group_index_ = world_.rank() / per_run;
+  groups_ = world_.size() / per_run;
+  group_ = world_.split(group_index_, world_.rank());
+  if (world_.rank() == 0) {
+    std::printf("sweep  %s: %zu runs in %s; %d group(s) of %d rank(s); job %s\n", plan_.name.c_str(),
+                plan_.runs.size(), o_.out_dir.c_str(), groups_, per_run, ledger_.job().c_str());
+    std::fflush(stdout);
+  }
+}
+
+// The leader claims the next ready run (waiting while runs elsewhere are in progress) and tells its ranks.
+Assignment SweepJob::next_assignment() {
+  Assignment a;
+  bool waiting_said = false;
+  while (leader()) {
+    if (train::stop_requested()) {
+      a.kind = Assignment::kStop;
       break;
     }
-    if (msg[0] == kNothingLeft) break;
-
-    const std::size_t i = static_cast<std::size_t>(msg[1]);
-    const PlannedRun& run = plan.runs[i];
-    train::TrainOptions t;
-    t.out_dir = ledger.run_dir(i);
-    t.resume = msg[2] != 0;
-    t.world = group.get();
-    t.result_extra = {{"sweep", ledger.result_block(i)}};
-    std::atomic<bool> lost{false};
-    if (leader) {
-      t.result_extra["sweep"]["token"] = token;
-      t.holds_claim = [&ledger, i, token] { return ledger.holds(i, token); };
-      t.claim_lost = &lost;
+    const Pick pick = ledger_.claim_next(group_index_);
+    if (pick.kind == Pick::kRun) {
+      a = {Assignment::kRun, pick.run, pick.resume, pick.token};
+      std::printf("%s | group %d: start %s%s%s\n", status(pick.counts, true).c_str(), group_index_,
+                  plan_.runs[pick.run].folder.c_str(), pick.resume ? " (resuming)" : "",
+                  pick.attempt > 1 ? (" (attempt " + std::to_string(pick.attempt) + ")").c_str() : "");
+      std::fflush(stdout);
+      break;
     }
-    std::unique_ptr<FILE, int (*)(FILE*)> log(
-        leader ? open_fenced_log(results::join_path(t.out_dir, "train.log"), t.holds_claim, lost) : nullptr,
-        &std::fclose);
-    t.log = log.get();
-    const auto run_start = clock_type::now();
-    train::Outcome outcome = train::Outcome::kFailed;
-    std::string error;
-    {
-      std::unique_ptr<Heartbeat> beat;
-      if (leader) beat = std::make_unique<Heartbeat>(ledger, i, token, heartbeat_s, lost);
-      try {
-        outcome = train::run_training(train::parse_run_config(run.config, run.folder), t);
-      } catch (const train::LostClaim&) {
-        outcome = train::Outcome::kLostClaim;
-      } catch (const std::exception& e) {
-        // Before training every rank of the group throws (agreed), so this is a failure of the run, not of
-        // the job: it is recorded and the group goes on. (During training a failing rank of a group of
-        // several ends the whole job instead.)
-        error = e.what();
-      }
+    if (pick.kind == Pick::kDone) break;
+    if (!waiting_said) {
+      std::printf("%s | group %d: waiting (runs in progress elsewhere or waiting for their extractor)\n",
+                  status(pick.counts, false).c_str(), group_index_);
+      std::fflush(stdout);
+      waiting_said = true;
     }
-    log.reset();
-    const double secs = since(run_start);
-    if (!leader) {
-      if (outcome == train::Outcome::kInterrupted) {
-        stopped = true;
-        break;
-      }
-      continue;
-    }
-    std::string what;
-    if (outcome == train::Outcome::kLostClaim || (lost && outcome != train::Outcome::kInterrupted)) {
-      // Another job took the run over while this one was suspended: it is theirs to finish.
-      ledger.lost(i, token, group_index);
-      what = "lost claim on " + run.folder +
-             " (taken over by another job while this one was suspended): "
-             "stopped without writing";
-    } else if (!error.empty()) {
-      ledger.record_failure(i, error, token);
-      ledger.finish(i, token, "failed", {{"group", group_index}, {"seconds", secs}, {"error", error}});
-      what = "FAILED " + run.folder + ": " + error;
-    } else if (outcome == train::Outcome::kInterrupted) {
-      ledger.release(i, token);
-      what = "stopped " + run.folder + " (checkpoint written, claim released)";
-      stopped = true;
-    } else {
-      json result;
-      try {
-        result = json::parse(results::read_text(results::join_path(t.out_dir, "result.json")));
-      } catch (const std::exception&) {
-      }
-      const bool ok = outcome == train::Outcome::kCompleted;
-      ledger.finish(i, token, ok ? "done" : "failed", {{"group", group_index}, {"seconds", secs}});
-      char buf[160];
-      if (ok && result.contains("final")) {
-        std::snprintf(buf, sizeof buf, "done %s in %s: best test top-1 %.2f%%", run.folder.c_str(),
-                      harness::format_duration(secs).c_str(), result["final"].value("best_test_top1", 0.0));
-        what = buf;
-      } else {
-        what = "FAILED " + run.folder + ": " + result.value("error", std::string("see its result.json"));
-      }
-      if (ok) {
-        run_seconds += secs;
-        ++runs_timed;
-      }
-    }
-    std::printf("%s | group %d: %s\n",
-                status_line(ledger.counts(), plan.runs.size(), since(start), runs_timed ? run_seconds / runs_timed : 0,
-                            groups)
-                    .c_str(),
-                group_index, what.c_str());
-    std::fflush(stdout);
-    if (stopped) break;
+    std::this_thread::sleep_for(std::chrono::duration<double>(o_.poll_s));
   }
+  a.share(*group_);
+  return a;
+}
 
-  // Every group is done (or stopped): one quiet collective, then rank 0 reports.
+// The group trains the run; the leader fences its writes, keeps the claim alive and logs to train.log.
+Sitting SweepJob::train(const Assignment& a) {
+  const std::size_t i = a.run;
+  const PlannedRun& run = plan_.runs[i];
+  train::TrainOptions t;
+  t.out_dir = ledger_.run_dir(i);
+  t.resume = a.resume;
+  t.world = group_.get();
+  t.result_extra = {{"sweep", ledger_.result_block(i)}};
+  std::atomic<bool> lost{false};
+  if (leader()) {
+    t.result_extra["sweep"]["token"] = a.token;
+    t.holds_claim = [this, i, token = a.token] { return ledger_.holds(i, token); };
+    t.claim_lost = &lost;
+  }
+  std::unique_ptr<FILE, int (*)(FILE*)> log(
+      leader() ? open_fenced_log(fs::join_path(t.out_dir, "train.log"), t.holds_claim, lost) : nullptr, &std::fclose);
+  t.log = log.get();
+  const auto run_start = clock_type::now();
+  Sitting s;
+  s.out_dir = t.out_dir;
+  {
+    std::unique_ptr<Heartbeat> beat;
+    if (leader()) beat = std::make_unique<Heartbeat>(ledger_, i, a.token, heartbeat_interval(o_.ledger.claim_timeout_s), lost);
+    try {
+      s.outcome = train::run_training(train::parse_run_config(run.config, run.folder), t);
+    } catch (const train::LostClaim&) {
+      s.outcome = train::Outcome::kLostClaim;
+    } catch (const std::exception& e) {
+      // Before training every rank of the group throws (agreed), so this is a failure of the run, not of the
+      // job: it is recorded and the group goes on. (During training a failing rank of a group of several ends
+      // the whole job instead.)
+      s.error = e.what();
+    }
+  }
+  s.lost = lost;
+  s.seconds = since(run_start);
+  return s;
+}
+
+bool SweepJob::record(const Assignment& a, const Sitting& s) {
+  const bool interrupted = s.outcome == train::Outcome::kInterrupted;
+  if (!leader()) return interrupted;
+  const std::size_t i = a.run;
+  const std::string& folder = plan_.runs[i].folder;
+  std::string what;
+  if (s.outcome == train::Outcome::kLostClaim || (s.lost && !interrupted)) {
+    // Another job took the run over while this one was suspended: it is theirs to finish.
+    ledger_.lost(i, a.token, group_index_);
+    what = "lost claim on " + folder + " (taken over by another job while this one was suspended): stopped without writing";
+  } else if (!s.error.empty()) {
+    ledger_.record_failure(i, s.error, a.token);
+    ledger_.finish(i, a.token, "failed", {{"group", group_index_}, {"seconds", s.seconds}, {"error", s.error}});
+    what = "FAILED " + folder + ": " + s.error;
+  } else if (interrupted) {
+    ledger_.release(i, a.token);
+    what = "stopped " + folder + " (checkpoint written, claim released)";
+  } else {
+    json result;
+    try {
+      result = config::read_json_file(fs::join_path(s.out_dir, "result.json"));
+    } catch (const std::exception&) {
+    }
+    const bool ok = s.outcome == train::Outcome::kCompleted;
+    ledger_.finish(i, a.token, ok ? "done" : "failed", {{"group", group_index_}, {"seconds", s.seconds}});
+    char buf[160];
+    if (ok && result.contains("final")) {
+      std::snprintf(buf, sizeof buf, "done %s in %s: best test top-1 %.2f%%", folder.c_str(),
+                    harness::format_duration(s.seconds).c_str(), result["final"].value("best_test_top1", 0.0));
+      what = buf;
+    } else {
+      what = "FAILED " + folder + ": " + result.value("error", std::string("see its result.json"));
+    }
+    if (ok) {
+      run_seconds_ += s.seconds;
+      ++runs_timed_;
+    }
+  }
+  say(what);
+  return interrupted;
+}
+
+void SweepJob::write_report() const {
+  results::ReportOptions ro;
+  ro.metric = o_.metric;
+  const json summary = results::to_json(results::summarize(o_.out_dir, ro));
+  const std::string report_dir = fs::join_path(o_.out_dir, "report");
+  const std::string md = results::write_report(summary, report_dir);
+  std::printf("\n%s", md.c_str());
+  std::printf("report %s/{summary.json,table.md,table.csv,table.tex%s} (%s)\n", report_dir.c_str(),
+              summary["ablations"].empty() ? "" : ",ablation.svg", harness::format_duration(since(start_)).c_str());
+}
+
+// Every group is done (or stopped): one quiet collective, then rank 0 reports; every rank returns its code.
+int SweepJob::finish(bool stopped) {
   std::int64_t flags[1] = {stopped ? 1 : 0};
-  max_quietly(flags, 1, world);
+  world_.max_quietly(flags, 1);
   std::int64_t code[1] = {0};
-  if (world.rank() == 0) {
-    const Counts n = ledger.counts();
+  if (world_.rank() == 0) {
+    const Counts n = ledger_.counts();
     if (flags[0]) {
       std::fprintf(stderr, "sweep  stopped by a signal: %d done, %d failed, %d left; run the same command to go on "
                    "(exit %d)\n", n.done, n.failed, n.left + n.running, train::kExitInterrupted);
@@ -328,16 +347,8 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
       if (n.left + n.running > 0) {
         std::printf("sweep  %d run(s) still claimed by another job; this job has nothing left to do\n",
                     n.left + n.running);
-      } else if (o.report) {
-        results::ReportOptions ro;
-        ro.metric = o.metric;
-        const json summary = results::summarize(o.out_dir, ro);
-        const std::string report_dir = results::join_path(o.out_dir, "report");
-        const std::string md = results::write_report(summary, report_dir);
-        std::printf("\n%s", md.c_str());
-        std::printf("report %s/{summary.json,table.md,table.csv,table.tex%s} (%s)\n", report_dir.c_str(),
-                    summary["ablations"].empty() ? "" : ",ablation.svg",
-                    harness::format_duration(since(start)).c_str());
+      } else if (o_.report) {
+        write_report();
       }
       code[0] = n.failed > 0 ? 1 : 0;
       if (n.failed > 0) {
@@ -347,12 +358,24 @@ int run_sweep(const Sweep& plan, const SweepOptions& o) {
     }
     std::fflush(stdout);
   }
-  if (world.size() > 1) {
-    MPI_Request request;
-    dist::check_mpi(MPI_Ibcast(code, 1, MPI_INT64_T, 0, world.comm(), &request), "MPI_Ibcast");
-    wait_quietly(request);
-  }
+  world_.broadcast_quietly(code, 1);
   return static_cast<int>(code[0]);
+}
+
+}  // namespace
+
+int run_sweep(const Sweep& plan, const SweepOptions& o) {
+  train::install_stop_handlers();
+  SweepJob job(plan, o);
+  job.start();
+  bool stopped = false;
+  while (!stopped) {
+    const Assignment a = job.next_assignment();
+    if (a.kind == Assignment::kStop) stopped = true;
+    if (a.kind != Assignment::kRun) break;
+    stopped = job.record(a, job.train(a));
+  }
+  return job.finish(stopped);
 }
 
 void check_sweep(const Sweep& plan, const std::string& scratch) {
@@ -375,9 +398,9 @@ void check_sweep(const Sweep& plan, const std::string& scratch) {
     const std::int64_t batch = c["batch_size"].get<std::int64_t>();
     c["dataset"] = synthetic_like(c["dataset"], 2 * batch, 16);
     c["epochs"] = 1;
-    if (r.extractor_from) c["mix"]["extractor"]["path"] = results::join_path(scratch, plan.runs[*r.extractor_from].folder);
+    if (r.extractor_from) c["mix"]["extractor"]["path"] = fs::join_path(scratch, plan.runs[*r.extractor_from].folder);
     train::TrainOptions t;
-    t.out_dir = results::join_path(scratch, r.folder);
+    t.out_dir = fs::join_path(scratch, r.folder);
     t.quiet = true;
     const auto t0 = clock_type::now();
     const auto outcome = train::run_training(train::parse_run_config(c, r.folder + " (synthetic check)"), t);

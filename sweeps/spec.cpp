@@ -9,12 +9,13 @@
 #include <map>
 #include <set>
 
-#include "augment/extractor.h"
-#include "harness/config/json_reader.h"
+#include "augment/method.h"
+#include "common/hash.h"
+#include "common/json_reader.h"
 #include "harness/data/error.h"
 #include "harness/data/spec.h"
 #include "harness/train/config.h"
-#include "results/files.h"
+#include "common/files.h"
 #include "results/identity.h"
 
 namespace acm::sweeps {
@@ -252,18 +253,21 @@ json file_identity(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) throw ConfigError(path + ": cannot read (no such file)");
   const std::string key = path + "\n" + std::to_string(st.st_size) + "\n" + std::to_string(st.st_mtime);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
-  std::ifstream probe(path, std::ios::binary);
-  if (!probe) throw ConfigError(path + ": cannot read");
-  const std::string hex = augment::hash_file(path);
+  std::string hex;
+  try {
+    hex = hash::of_file(path);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(e.what());
+  }
   return cache[key] = json{{"size", static_cast<std::int64_t>(st.st_size)}, {"hash", hex}};
 }
 
 json folder_identity(const std::string& dir, const std::vector<std::string>& only = {}) {
   json files = json::object();
-  for (const auto& name : results::list_dir(dir)) {
+  for (const auto& name : fs::list_dir(dir)) {
     if (name[0] == '.' || (!only.empty() && std::find(only.begin(), only.end(), name) == only.end())) continue;
-    const std::string p = results::join_path(dir, name);
-    if (!results::is_directory(p)) files[name] = file_identity(p);
+    const std::string p = fs::join_path(dir, name);
+    if (!fs::is_directory(p)) files[name] = file_identity(p);
   }
   return files;
 }
@@ -284,7 +288,7 @@ json image_folder_identity(const std::string& root) {
       if (classes.empty()) classes = l.classes;
       json names = json::array();
       for (const auto& f : l.files) names.push_back(f.substr(root.size() + 1));
-      id[split] = {{"classes", l.classes.size()}, {"images", l.files.size()}, {"listing", train::config_hash(names)}};
+      id[split] = {{"classes", l.classes.size()}, {"images", l.files.size()}, {"listing", hash::of_json(names)}};
     } catch (const data::DataError& e) {
       throw ConfigError(std::string("$.dataset.path: ") + e.what());
     }
@@ -331,7 +335,7 @@ json input_identity(const json& c) {
     const std::string p = c["mix"]["extractor"].value("path", "");
     if (p.rfind("run:", 0) == 0) {
       id["extractor"] = p;
-    } else if (results::is_directory(p)) {
+    } else if (fs::is_directory(p)) {
       id["extractor"] = folder_identity(p, {"checkpoint.safetensors", "config.json"});
     } else {
       id["extractor"] = file_identity(p);
@@ -379,20 +383,9 @@ void reject_repeated_runs(const Sweep& sw, const std::string& where) {
   }
 }
 
-}  // namespace
-
-Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptions& options) {
-  g_listing_cache.clear();
-  Sweep sw;
-  sw.spec = spec;
-  config::JsonReader r(spec, where + ":$");
-  sw.name = r.get_string("name", "sweep");
-  sw.description = r.get_string("description", "");
-  sw.ranks_per_run = static_cast<int>(r.get_int("ranks_per_run", 1, 1, 1 << 20));
-  sw.max_attempts = static_cast<int>(r.get_int("max_attempts", 3, 1, 1000));
-  r.accept("assumptions");  // free text, for people
-
-  // Inputs: declared in the spec, given on the command line (or their defaults).
+// The spec's inputs: declared in the spec, given on the command line (or their defaults).
+std::map<std::string, std::string> resolve_inputs(const json& spec, config::JsonReader& r, const std::string& where,
+                                                  const ExpandOptions& options) {
   std::map<std::string, std::string> inputs;
   if (spec.contains("inputs")) {
     auto ir = r.child("inputs");
@@ -415,28 +408,18 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
   for (const auto& [name, value] : options.inputs) {
     if (!inputs.count(name)) throw ConfigError("--input " + name + ": the spec declares no such input");
   }
-  sw.inputs = inputs;
+  return inputs;
+}
 
-  json base = spec.value("base", json::object());
-  if (!base.is_object()) throw ConfigError(where + ":$.base: expected a run config object");
-  r.accept("base");
-  for (const auto& s : options.sets) train::apply_override(base, s);
-  std::set<std::string> names;
-  const std::vector<Axis> axes =
-      spec.contains("axes") ? parse_axes(spec["axes"], where + ":$.axes", names) : std::vector<Axis>{};
-  r.accept("axes");
-  json include = spec.value("include", json::array()), exclude = spec.value("exclude", json::array());
-  r.accept("include");
-  r.accept("exclude");
-  r.finish();
-
+// Every combination of the axes' values over the base config, then the include and exclude filters.
+std::vector<Partial> expand_grid(const json& base, const std::vector<Axis>& axes, const json& include,
+                                 const json& exclude, const std::set<std::string>& names, const std::string& where) {
   std::vector<const Axis*> queue;
   for (const auto& a : axes) queue.push_back(&a);
   Partial start;
   start.config = base;
   std::vector<Partial> all;
   expand(queue, 0, start, all);
-
   std::vector<Partial> kept;
   for (auto& p : all) {
     const json coords = coords_object(p.coords);
@@ -450,7 +433,35 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
     if (keep) kept.push_back(std::move(p));
   }
   if (kept.empty()) throw ConfigError(where + ": the axes and filters leave no run");
+  return kept;
+}
 
+// Folder: data set / model / method[-param...] / [other axes-]seedS. The method part carries the axes that set
+// only the method's own fields (results/identity.h), the rest the axes that change the setting.
+std::string folder_of(const PlannedRun& run, const Partial& p, const std::map<std::string, const Axis*>& all_axes) {
+  const json& c = run.config;
+  const json& labels = run.labels;
+  std::string dataset = labels.contains("dataset") ? part(labels["dataset"]) : part(c["dataset"]["name"]);
+  std::string model = labels.contains("model") ? part(labels["model"]) : part(c["model"]);
+  std::string method = labels.contains("method") ? part(labels["method"])
+                                                 : part(augment::method_label(c["mix"]["method"].get<std::string>()));
+  std::string rest;
+  for (const auto& [name, value] : p.coords) {
+    if (name == "dataset" || name == "model" || name == "method" || name == "seed") continue;
+    const Axis& axis = *all_axes.at(name);
+    const std::set<results::Role> roles = axis_roles(axis);
+    if (roles.size() == 1 && *roles.begin() == results::Role::kMethod) {
+      method += "-" + name + part(value);
+    } else {
+      rest += (axis.path.empty() ? part(value) : name + part(value)) + "-";
+    }
+  }
+  return dataset + "/" + model + "/" + method + "/" + rest + "seed" + part(c["seed"]);
+}
+
+// Each kept combination as a run: its resolved config (the inputs substituted) and its folder.
+void plan_runs(Sweep& sw, std::vector<Partial>& kept, const std::vector<Axis>& axes,
+               const std::map<std::string, std::string>& inputs, const std::string& where) {
   std::map<std::string, const Axis*> all_axes;
   index_axes(axes, all_axes);
   std::map<std::string, std::size_t> by_folder;
@@ -458,30 +469,11 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
     PlannedRun run;
     run.labels = coords_object(p.coords);
     substitute(p.config, inputs, where + ":$");
-    // Set below to the folder of the run it depends on.
+    // Set by link_extractors to the folder of the run it depends on.
     if (!p.extractor_from.is_null()) p.config["mix"]["extractor"]["path"] = "(the extractor run's folder)";
     const std::string what = where + " (run " + run.labels.dump() + ")";
     run.config = train::to_json(train::parse_run_config(p.config, what));
-    const json& c = run.config;
-    // Folder: data set / model / method[-param...] / [other axes-]seedS. The method part carries the axes
-    // that set only the method's own fields (results/identity.h), the rest the axes that change the setting.
-    std::string dataset = run.labels.contains("dataset") ? part(run.labels["dataset"]) : part(c["dataset"]["name"]);
-    std::string model = run.labels.contains("model") ? part(run.labels["model"]) : part(c["model"]);
-    std::string method = run.labels.contains("method")
-                             ? part(run.labels["method"])
-                             : (c["mix"]["method"] == "none" ? "baseline" : part(c["mix"]["method"]));
-    std::string rest;
-    for (const auto& [name, value] : p.coords) {
-      if (name == "dataset" || name == "model" || name == "method" || name == "seed") continue;
-      const Axis& axis = *all_axes.at(name);
-      const std::set<results::Role> roles = axis_roles(axis);
-      if (roles.size() == 1 && *roles.begin() == results::Role::kMethod) {
-        method += "-" + name + part(value);
-      } else {
-        rest += (axis.path.empty() ? part(value) : name + part(value)) + "-";
-      }
-    }
-    run.folder = dataset + "/" + model + "/" + method + "/" + rest + "seed" + part(c["seed"]);
+    run.folder = folder_of(run, p, all_axes);
     if (auto it = by_folder.find(run.folder); it != by_folder.end()) {
       throw ConfigError(where + ": runs " + sw.runs[it->second].labels.dump() + " and " + run.labels.dump() +
                         " both map to folder " + run.folder + " (give the axis that separates them a name)");
@@ -489,9 +481,12 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
     by_folder[run.folder] = sw.runs.size();
     sw.runs.push_back(std::move(run));
   }
+}
 
-  // Dependencies: the run with the same coordinates, the named axes replaced (and the replaced value's own
-  // sub-axes dropped).
+// Dependencies: the run with the same coordinates, the named axes replaced (and the replaced value's own
+// sub-axes dropped). Its extractor path becomes that run's folder.
+void link_extractors(Sweep& sw, const std::vector<Partial>& kept, const std::set<std::string>& names,
+                     const std::string& where, const std::string& out_dir) {
   for (std::size_t i = 0; i < sw.runs.size(); ++i) {
     const Partial& p = kept[i];
     if (p.extractor_from.is_null()) continue;
@@ -510,29 +505,61 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
       if (sw.runs[k].labels == target) dep = k;
     }
     if (!dep) {
-      throw ConfigError(where + ": run " + sw.runs[i].folder + " takes its extractor from the run " +
-                        target.dump() + ", which the axes and filters do not produce");
+      throw ConfigError(where + ": run " + sw.runs[i].folder + " takes its extractor from the run " + target.dump() +
+                        ", which the axes and filters do not produce");
     }
     if (!kept[*dep].extractor_from.is_null()) {
-      throw ConfigError(where + ": run " + sw.runs[i].folder + " takes its extractor from " +
-                        sw.runs[*dep].folder + ", which itself needs an extractor");
+      throw ConfigError(where + ": run " + sw.runs[i].folder + " takes its extractor from " + sw.runs[*dep].folder +
+                        ", which itself needs an extractor");
     }
     sw.runs[i].extractor_from = dep;
-    sw.runs[i].config["mix"]["extractor"]["path"] = results::join_path(options.out_dir, sw.runs[*dep].folder);
+    sw.runs[i].config["mix"]["extractor"]["path"] = fs::join_path(out_dir, sw.runs[*dep].folder);
   }
+}
 
-  // Identity: the config (a dependency's folder replaced by its run id), the inputs' bytes, ranks_per_run.
+// Identity: the config (a dependency's folder replaced by its run id), the inputs' bytes, ranks_per_run.
+void assign_ids(Sweep& sw) {
+  auto id_of = [&](const json& c) {
+    return hash::of_json({{"config", c}, {"inputs", input_identity(c)}, {"ranks_per_run", sw.ranks_per_run}});
+  };
   for (auto& run : sw.runs) {
-    if (run.extractor_from) continue;
-    run.id = train::config_hash(
-        {{"config", run.config}, {"inputs", input_identity(run.config)}, {"ranks_per_run", sw.ranks_per_run}});
+    if (!run.extractor_from) run.id = id_of(run.config);
   }
   for (auto& run : sw.runs) {
     if (!run.extractor_from) continue;
     json c = run.config;
     c["mix"]["extractor"]["path"] = "run:" + sw.runs[*run.extractor_from].id;
-    run.id = train::config_hash({{"config", c}, {"inputs", input_identity(c)}, {"ranks_per_run", sw.ranks_per_run}});
+    run.id = id_of(c);
   }
+}
+
+}  // namespace
+
+Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptions& options) {
+  g_listing_cache.clear();
+  Sweep sw;
+  sw.spec = spec;
+  config::JsonReader r(spec, where + ":$");
+  sw.name = r.get_string("name", "sweep");
+  sw.description = r.get_string("description", "");
+  sw.ranks_per_run = static_cast<int>(r.get_int("ranks_per_run", 1, 1, 1 << 20));
+  sw.max_attempts = static_cast<int>(r.get_int("max_attempts", 3, 1, 1000));
+  r.accept("assumptions");  // free text, for people
+  sw.inputs = resolve_inputs(spec, r, where, options);
+  json base = spec.value("base", json::object());
+  if (!base.is_object()) throw ConfigError(where + ":$.base: expected a run config object");
+  r.accept("base");
+  for (const auto& s : options.sets) train::apply_override(base, s);
+  std::set<std::string> names;
+  const std::vector<Axis> axes =
+      spec.contains("axes") ? parse_axes(spec["axes"], where + ":$.axes", names) : std::vector<Axis>{};
+  for (const char* key : {"axes", "include", "exclude"}) r.accept(key);
+  r.finish();
+  std::vector<Partial> kept = expand_grid(base, axes, spec.value("include", json::array()),
+                                          spec.value("exclude", json::array()), names, where);
+  plan_runs(sw, kept, axes, sw.inputs, where);
+  link_extractors(sw, kept, names, where, options.out_dir);
+  assign_ids(sw);
   reject_repeated_runs(sw, where);
   return sw;
 }
@@ -573,7 +600,7 @@ Sweep sweep_from_json(const json& j) {
 Sweep load_sweep(const std::string& spec_path, const ExpandOptions& options) {
   json spec;
   try {
-    spec = json::parse(results::read_text(spec_path));
+    spec = json::parse(fs::read_text(spec_path));
   } catch (const json::exception& e) {
     throw ConfigError(spec_path + ": not valid JSON: " + e.what());
   } catch (const std::runtime_error& e) {

@@ -31,7 +31,7 @@ TempDir::TempDir() {
 }
 
 // POSIX, not std::filesystem: libtorch.so exports std::filesystem symbols of its own that crash when called
-// from here (see README, "Known pitfalls").
+// from here (see docs/build-and-pitfalls.md).
 void remove_tree(const std::string& path) {
   ::nftw(
       path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
@@ -160,6 +160,11 @@ void write_image_folder(const std::string& root, int classes, int train_per_clas
       }
     }
   }
+}
+
+std::string& harness_path() {
+  static std::string path;
+  return path;
 }
 
 void read_binary_flags(int argc, char** argv, std::string* harness, std::string* mpirun) {

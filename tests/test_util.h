@@ -49,6 +49,8 @@ void write_image_folder(const std::string& root, int classes, int train_per_clas
                         int height);
 
 // Reads --harness=PATH and --mpirun=PATH, which ctest passes to the tests that launch the real binary.
+// The harness program under test: --harness=PATH, which CMake passes to every test binary that runs it.
+std::string& harness_path();
 void read_binary_flags(int argc, char** argv, std::string* harness, std::string* mpirun);
 
 // Runs a shell command; returns its exit status and captures stdout+stderr in `output`.

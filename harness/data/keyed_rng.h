@@ -7,14 +7,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/hash.h"
+
 namespace acm::data {
 
-constexpr std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using hash::splitmix64;
 
 // Named streams keep independent uses of one key apart.
 enum class Stream : std::uint64_t { kTransform = 1, kSynthetic = 2, kShuffle = 3, kSubset = 4 };

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "harness/config/json_reader.h"
+#include "common/json_reader.h"
 #include "harness/data/dataset.h"
 #include "harness/data/image_folder.h"
 #include "harness/data/synthetic.h"

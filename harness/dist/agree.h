@@ -9,6 +9,8 @@
 // every rank.
 #pragma once
 
+#include "common/errors.h"
+
 #include <exception>
 #include <functional>
 #include <stdexcept>
@@ -32,8 +34,9 @@ class PeerError : public std::runtime_error {
 };
 
 // `exit_code_of` maps a failing rank's exception to the exit code every rank should end with.
+// By default a ConfigError is 2 and anything else 1 (common/errors.h).
 void agree(Communicator& comm, const std::function<void()>& stage,
-           const std::function<int(std::exception_ptr)>& exit_code_of);
+           const std::function<int(std::exception_ptr)>& exit_code_of = config::exit_code_of);
 
 // Prints "rank R (HOST): error: MESSAGE" (rank_prefix) to stderr and aborts every rank of MPI_COMM_WORLD with
 // `code` (MPI_Abort: mpirun and srun then end the job). Does not return.

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <stdexcept>
 
 namespace acm::dist {
@@ -113,5 +115,44 @@ std::vector<std::string> World::all_gather(const std::string& mine) const {
 }
 
 void World::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
+
+std::string World::broadcast(const std::string& text, int root) const {
+  if (size_ == 1) return text;
+  long long n = static_cast<long long>(text.size());
+  check_mpi(MPI_Bcast(&n, 1, MPI_LONG_LONG, root, comm_), "MPI_Bcast");
+  std::string out = rank_ == root ? text : std::string(static_cast<std::size_t>(n), '\0');
+  check_mpi(MPI_Bcast(out.data(), static_cast<int>(n), MPI_CHAR, root, comm_), "MPI_Bcast");
+  return out;
+}
+
+double World::max(double mine) const {
+  check_mpi(MPI_Allreduce(MPI_IN_PLACE, &mine, 1, MPI_DOUBLE, MPI_MAX, comm_), "MPI_Allreduce");
+  return mine;
+}
+
+namespace {
+void wait_quietly(MPI_Request& request) {
+  int done = 0;
+  while (true) {
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    if (done) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+}  // namespace
+
+void World::broadcast_quietly(std::int64_t* values, int count, int root) const {
+  if (size_ == 1) return;
+  MPI_Request request;
+  check_mpi(MPI_Ibcast(values, count, MPI_INT64_T, root, comm_, &request), "MPI_Ibcast");
+  wait_quietly(request);
+}
+
+void World::max_quietly(std::int64_t* values, int count) const {
+  if (size_ == 1) return;
+  MPI_Request request;
+  check_mpi(MPI_Iallreduce(MPI_IN_PLACE, values, count, MPI_INT64_T, MPI_MAX, comm_, &request), "MPI_Iallreduce");
+  wait_quietly(request);
+}
 
 }  // namespace acm::dist

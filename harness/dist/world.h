@@ -28,7 +28,6 @@ class World {
   // variables of mpirun or srun needed). A GPU rank binds to GPU local_rank().
   int local_rank() const { return local_rank_; }
   int local_size() const { return local_size_; }
-  MPI_Comm comm() const { return comm_; }
   std::string host() const;
 
   // Ranks with the same colour form a sub-world, ordered by (key, rank): several runs side by side.
@@ -37,12 +36,24 @@ class World {
   void barrier() const;
   // Every rank's string, in rank order, on every rank (hosts and devices for the run's record).
   std::vector<std::string> all_gather(const std::string& mine) const;
+  // Rank `root`'s text, on every rank (a sweep's plan, expanded once).
+  std::string broadcast(const std::string& text, int root = 0) const;
+  // The largest of every rank's value, on every rank.
+  double max(double mine) const;
+  // Collectives that wait without spinning (a test every 20 ms): Open MPI's shared-memory transport busy-polls,
+  // and a group that sits idle in one must not take CPU from the groups that train beside it.
+  void broadcast_quietly(std::int64_t* values, int count, int root = 0) const;
+  void max_quietly(std::int64_t* values, int count) const;
 
   ~World();
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 
  private:
+  // The MPI communicator stays inside dist/: the communicators use it, nothing outside does.
+  friend class MpiCommunicator;
+  friend class NcclCommunicator;
+  MPI_Comm comm() const { return comm_; }
   World(MPI_Comm comm, bool owned);
   MPI_Comm comm_;
   bool owned_;

@@ -9,7 +9,7 @@
 
 #include "augment/attention_cache.h"
 #include "augment/extractor.h"
-#include "harness/config/json_reader.h"
+#include "common/json_reader.h"
 #include "harness/data/loader.h"
 #include "harness/data/spec.h"
 #include "harness/progress.h"

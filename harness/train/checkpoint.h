@@ -43,7 +43,7 @@ void restore_generators(const std::vector<std::pair<std::string, at::Tensor>>& s
 
 // `model_record` (models::model_metadata) names the network, so the checkpoint can be loaded on its own, e.g.
 // as an Attentive CutMix extractor.
-// `commit`: as models::write_file_atomic's; returns false when it said no (nothing was written).
+// `commit`: as fs::write_file_atomic's; returns false when it said no (nothing was written).
 bool save_checkpoint(const std::string& path, const torch::nn::Module& model, const Optimizer& optimizer,
                      const TrainState& state, const std::string& config_hash,
                      const std::map<std::string, std::string>& model_record, c10::Device device,

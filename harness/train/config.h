@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "augment/registry.h"
+#include "augment/method.h"
 #include "harness/data/spec.h"
 #include "models/model.h"
 
@@ -80,7 +80,5 @@ nlohmann::json to_json(const RunConfig& c);
 // Applies "a.b.c=VALUE" to a JSON object; VALUE is parsed as JSON, or taken as a string when it is not JSON.
 void apply_override(nlohmann::json& j, const std::string& assignment);
 
-// A short stable hash of the resolved config (hex), for checkpoints to detect a changed config on resume.
-std::string config_hash(const nlohmann::json& resolved);
 
 }  // namespace acm::train

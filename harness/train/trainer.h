@@ -64,9 +64,6 @@ Outcome run_training(const RunConfig& config, const TrainOptions& options);
 // statistics, given values or none), validated against the data set.
 data::TransformSpec train_transform(const RunConfig& config, const data::Dataset& train);
 
-// The exit code a failure stands for: 2 for a config::ConfigError, 1 otherwise (agree() hands it to every rank).
-int exit_code_of(std::exception_ptr e);
-
 // The resolved config stored in an output folder by an earlier run (for --resume without --config).
 nlohmann::json read_saved_config(const std::string& out_dir);
 

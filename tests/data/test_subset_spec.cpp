@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "harness/config/json_reader.h"
+#include "common/json_reader.h"
 #include "harness/data/error.h"
 #include "harness/data/spec.h"
 #include "tests/expect_error.h"

@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "acm/config.h"
-#include "harness/config/json_reader.h"
-#include "results/files.h"
+#include "common/json_reader.h"
+#include "common/files.h"
 #include "sweeps/spec.h"
 #include "tests/expect_error.h"
 #include "tests/test_util.h"
@@ -210,7 +210,7 @@ TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
   acm::testing::TempDir tmp;
   acm::testing::make_dir(tmp.file("data"));
   acm::testing::write_image_folder(tmp.file("imagenet"), 2, 1, 1, 8, 8);
-  acm::results::write_text_atomic(tmp.file("extractor.pt"), "not read by the expansion, only hashed");
+  acm::fs::write_file_atomic(tmp.file("extractor.pt"), "not read by the expansion, only hashed");
   const std::string specs = std::string(ACM_SOURCE_DIR) + "/sweeps/specs/";
   const std::vector<std::pair<std::string, std::size_t>> expected = {
       {"quickstart.json", 11},
@@ -223,7 +223,7 @@ TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
   for (const auto& [name, count] : expected) {
     listed.insert(name);
     auto o = opts();
-    const json spec = json::parse(acm::results::read_text(specs + name));
+    const json spec = json::parse(acm::fs::read_text(specs + name));
     if (spec.contains("inputs")) {  // the paper specs: a data folder and an extractor file
       o.inputs = {{"data", tmp.file(name == "paper-imagenet.json" ? "imagenet" : "data")},
                   {"extractor", tmp.file("extractor.pt")}};
@@ -232,7 +232,7 @@ TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
     EXPECT_EQ(sw.runs.size(), count) << name;
     EXPECT_FALSE(sw.description.empty()) << name;
   }
-  for (const auto& f : acm::results::list_dir(specs)) EXPECT_TRUE(listed.count(f)) << f << " is not checked here";
+  for (const auto& f : acm::fs::list_dir(specs)) EXPECT_TRUE(listed.count(f)) << f << " is not checked here";
 }
 
 }  // namespace

@@ -21,7 +21,6 @@ namespace {
 using acm::testing::TempDir;
 using nlohmann::json;
 
-const std::string kHarness = std::string(ACM_BINARY_DIR) + "/bin/harness";
 
 // A tiny run: 1×16×16 synthetic images, 4 classes, ResNet-18 of width 4.
 json tiny_config(std::int64_t train_size, std::int64_t epochs) {
@@ -48,7 +47,7 @@ std::string write_config(const TempDir& dir, const json& j, const std::string& n
 }
 
 int train(const std::vector<std::string>& extra, const std::string& log) {
-  std::vector<std::string> argv = {kHarness, "train", "--quiet"};
+  std::vector<std::string> argv = {acm::testing::harness_path(), "train", "--quiet"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return acm::testing::wait_exit(acm::testing::spawn(argv, log));
 }
@@ -173,7 +172,7 @@ TEST(TrainRun, ResumeMidEpochAfterSigtermEndsBitIdentical) {
   TempDir dir;
   const std::string cfg = write_config(dir, tiny_config(4096, 1));  // 128 steps in one epoch
   ASSERT_EQ(train({"--config", cfg, "--out", dir.file("whole")}, dir.file("w.log")), 0);
-  const int pid = acm::testing::spawn({kHarness, "train", "--config", cfg, "--out", dir.file("split")},
+  const int pid = acm::testing::spawn({acm::testing::harness_path(), "train", "--config", cfg, "--out", dir.file("split")},
                                       dir.file("s1.log"));
   ASSERT_TRUE(acm::testing::wait_for_text(dir.file("s1.log"), "data  synthetic", 60));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
@@ -217,7 +216,7 @@ TEST(TrainRun, SigkillLeavesNoResultClaimingCompletion) {
   const std::string cfg = write_config(dir, tiny_config(16384, 1));
   for (int delay_ms : {0, 400, 900}) {
     const std::string out = dir.file("k" + std::to_string(delay_ms));
-    const int pid = acm::testing::spawn({kHarness, "train", "--config", cfg, "--out", out}, out + ".log");
+    const int pid = acm::testing::spawn({acm::testing::harness_path(), "train", "--config", cfg, "--out", out}, out + ".log");
     ASSERT_TRUE(acm::testing::wait_for_text(out + ".log", "run ", 60));
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     ::kill(pid, SIGKILL);
@@ -340,7 +339,7 @@ TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
   cfg["mix"] = {{"method", "attentive_cutmix"}, {"extractor", {{"path", dir.file("ex")}}}};
   const std::string path = write_config(dir, cfg, "att.json");
   EXPECT_EQ(acm::testing::wait_exit(acm::testing::spawn(
-                {kHarness, "gallery", "--config", path, "--out", dir.file("g.png"), "--count", "5"},
+                {acm::testing::harness_path(), "gallery", "--config", path, "--out", dir.file("g.png"), "--count", "5"},
                 dir.file("g.log"))),
             0)
       << acm::testing::read_text(dir.file("g.log"));
@@ -359,7 +358,7 @@ TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
   cfg["mix"] = {{"method", "cutmix"}};
   EXPECT_EQ(
       acm::testing::wait_exit(acm::testing::spawn(
-          {kHarness, "gallery", "--config", write_config(dir, cfg, "cm.json"), "--out", dir.file("h.png")},
+          {acm::testing::harness_path(), "gallery", "--config", write_config(dir, cfg, "cm.json"), "--out", dir.file("h.png")},
           dir.file("h.log"))),
       2);
   EXPECT_NE(

@@ -1,4 +1,6 @@
-#include "harness/config/json_reader.h"
+#include "common/json_reader.h"
+
+#include <fstream>
 
 #include <cmath>
 #include <cstdio>
@@ -6,6 +8,33 @@
 namespace acm::config {
 
 const nlohmann::json JsonReader::kEmpty = nlohmann::json::object();
+
+int exit_code_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const ConfigError&) {
+    return 2;
+  } catch (...) {
+    return 1;
+  }
+}
+
+namespace {
+template <class Error>
+nlohmann::json parse_file(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read " + what);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(path + ": not valid JSON: " + e.what());
+  }
+}
+}  // namespace
+
+nlohmann::json read_json_file(const std::string& path) { return parse_file<std::runtime_error>(path, "file"); }
+
+nlohmann::json read_config_file(const std::string& path) { return parse_file<ConfigError>(path, "config file"); }
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;

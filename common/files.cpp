@@ -1,4 +1,4 @@
-#include "results/files.h"
+#include "common/files.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace acm::results {
+namespace acm::fs {
 
 bool path_exists(const std::string& path) {
   struct stat st {};
@@ -32,12 +32,10 @@ std::string read_text(const std::string& path) {
   return s.str();
 }
 
-namespace {
 std::string folder_of(const std::string& path) {
   const auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
-}  // namespace
 
 void sync_folder(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -60,7 +58,7 @@ void append_synced(const std::string& path, const std::string& text) {
   if (is_new) sync_folder(folder_of(path));
 }
 
-bool write_text_atomic(const std::string& path, const std::string& text,
+bool write_file_atomic(const std::string& path, const std::string& text,
                        const std::function<bool()>& commit) {
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -128,4 +126,4 @@ std::string join_path(const std::string& a, const std::string& b) {
   return a.back() == '/' ? a + b : a + "/" + b;
 }
 
-}  // namespace acm::results
+}  // namespace acm::fs

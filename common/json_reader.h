@@ -10,12 +10,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/errors.h"
+
 namespace acm::config {
 
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// A JSON file, whole: std::runtime_error naming the file when it cannot be read or is not valid JSON (with the
+// parser's byte offset). read_config_file: the same, as a ConfigError (a config or spec the user gave).
+nlohmann::json read_json_file(const std::string& path);
+nlohmann::json read_config_file(const std::string& path);
 
 class JsonReader {
  public:

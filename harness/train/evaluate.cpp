@@ -1,0 +1,38 @@
+#include "harness/train/evaluate.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace acm::train {
+
+EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test,
+                    c10::Device device, bool channels_last, dist::Communicator& comm) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const std::int64_t n = test.size(), r = comm.rank(), p = comm.size();
+  std::vector<std::int64_t> ids;
+  for (std::int64_t i = n * r / p; i < n * (r + 1) / p; ++i) ids.push_back(i);
+  loader.start_epoch(0, ids);
+  std::int64_t c1 = 0, c5 = 0, seen = 0;
+  const std::int64_t k = std::min<std::int64_t>(5, test.num_classes);
+  while (auto b = loader.next()) {
+    auto x = b->images.to(device);
+    if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+    auto y = b->labels.to(device);
+    auto topk = std::get<1>(model.forward(x).topk(k, 1));
+    auto hit = topk.eq(y.unsqueeze(1));
+    c1 += hit.select(1, 0).sum().item<std::int64_t>();
+    c5 += hit.any(1).sum().item<std::int64_t>();
+    seen += y.size(0);
+  }
+  model.train();
+  at::Tensor counts = at::tensor(std::vector<std::int64_t>{c1, c5, seen}, at::kLong);
+  comm.all_reduce(counts);
+  const auto* v = counts.data_ptr<std::int64_t>();
+  const double total = static_cast<double>(std::max<std::int64_t>(v[2], 1));
+  return {100.0 * static_cast<double>(v[0]) / total, 100.0 * static_cast<double>(v[1]) / total, v[2]};
+}
+
+}  // namespace acm::train

@@ -1,0 +1,24 @@
+// Test-set evaluation across ranks: each rank evaluates a contiguous slice of the test set (n·r/P ..
+// n·(r+1)/P: every image exactly once) and the hit counts are summed over the ranks.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+
+#include "harness/data/dataset.h"
+#include "harness/data/loader.h"
+#include "harness/dist/communicator.h"
+#include "models/model.h"
+
+namespace acm::train {
+
+struct EvalResult {
+  double top1 = 0, top5 = 0;
+  std::int64_t images = 0;  // summed over the ranks
+};
+
+EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test,
+                    c10::Device device, bool channels_last, dist::Communicator& comm);
+
+}  // namespace acm::train
