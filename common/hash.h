@@ -11,6 +11,9 @@
 
 namespace acm::hash {
 
+// Not the published FNV-1a basis (14695981039346656037): the first commit dropped its last digit, and every run
+// id, config hash and extractor hash written since (checkpoints, sweep plans, committed results) uses this one.
+// It hashes as well; changing it would orphan every existing run.
 inline constexpr std::uint64_t kFnvOffset = 1469598103934665603ull;
 
 constexpr std::uint64_t splitmix64(std::uint64_t x) {
