@@ -104,122 +104,120 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
+// One data set's table: rows and method columns, gain columns, and the note under it.
+std::string markdown_table(const json& s, const json& t) {
+  const auto gains = gain_labels(t);
+  std::string md = "### " + t["dataset"].get<std::string>() + ": " + s["metric_title"].get<std::string>() +
+                   ", mean ± std over seeds (seeds)\n\n| model |";
+  std::string rule = "| --- |";
+  for (const auto& c : t["columns"]) {
+    md += " " + c["label"].get<std::string>() + " |";
+    rule += " ---: |";
+  }
+  for (const auto& g : gains) {
+    md += " " + g + " |";
+    rule += " ---: |";
+  }
+  md += "\n" + rule + "\n";
+  for (const auto& row : t["rows"]) {
+    md += "| " + row["label"].get<std::string>() + " |";
+    for (const auto& col : t["columns"]) {
+      const std::string label = col["label"];
+      if (!row["cells"].contains(label)) {
+        md += " — |";
+        continue;
+      }
+      const json& c = row["cells"][label];
+      std::string text = cell_text(c);
+      if (c["best"].get<bool>()) text = "**" + text + "**";
+      if (!c["paper"].is_null()) text += " [paper " + fmt("%.2f", c["paper"].get<double>()) + "]";
+      md += " " + text + " |";
+    }
+    for (const auto& g : gains) {
+      md += row.contains("gain_over_cutmix") && row["gain_over_cutmix"].contains(g)
+                ? " " + gain_text(row["gain_over_cutmix"][g]) + " |"
+                : " — |";
+    }
+    md += "\n";
+  }
+  md +=
+      "\nBold: the best mean in the row. A row's columns share every setting but the method's own; rows "
+      "that "
+      "differ in anything else are labelled with it and never compared.";
+  if (!gains.empty()) {
+    md +=
+        " Gain columns: difference of means; p: Welch's t-test; Holm: p adjusted over the table's "
+        "comparisons.";
+  }
+  if (any_paper(t)) md += " [paper X]: Walawalkar et al.'s published top-1, shown where the setting matches theirs.";
+  return md + "\n\n";
+}
+
+std::string markdown_groups(const json& s) {
+  if (s["groups"].empty()) return "";
+  std::string md = "### Groups: mean with its " + fmt("%g", 100 * s["confidence"].get<double>()) +
+                   " % confidence interval (Student's t over seeds)\n\n"
+                   "| data set | row | method | seeds | mean ± std | 95 % CI of the mean |\n| --- | --- | --- | --- | "
+                   "---: | ---: |\n";
+  for (const auto& g : s["groups"]) {
+    std::string seeds;
+    for (const auto& v : g["seeds"]) seeds += (seeds.empty() ? "" : ", ") + v.dump();
+    md += "| " + g["dataset"].get<std::string>() + " | " + g["row"].get<std::string>() + " | " +
+          g["column"].get<std::string>() + " | " + seeds + " | " + cell_text(g) + " | " + ci_text(g["ci95"]) + " |\n";
+  }
+  return md + "\n";
+}
+
+std::string markdown_comparisons(const json& s) {
+  if (s["comparisons"].empty()) return "";
+  std::string md =
+      "### Differences between methods (Welch's t-test over seeds; Holm's adjustment per table)\n\n"
+      "| data set | row | A | B | A − B | 95 % CI | t | df | p | p (Holm) | beyond the seed spread (Holm p "
+      "< " +
+      fmt("%g", s["alpha"].get<double>()) +
+      ") |\n| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
+  for (const auto& c : s["comparisons"]) {
+    md += "| " + c["dataset"].get<std::string>() + " | " + c["row"].get<std::string>() + " | " +
+          c["a"].get<std::string>() + " | " + c["b"].get<std::string>() + " | " +
+          fmt("%+.2f", c["difference"].get<double>()) + " | " + signed_ci_text(c["ci95"]) + " | " +
+          (c["t"].is_null() ? std::string("n/a") : fmt("%.2f", c["t"].get<double>())) + " | " +
+          (c["df"].is_null() ? std::string("n/a") : fmt("%.1f", c["df"].get<double>())) + " | " + fmt_p(c["p"]) +
+          " | " + fmt_p(c["p_holm"]) + " | " + (c["beyond_seed_spread"].get<bool>() ? "yes" : "no") + " |\n";
+  }
+  return md + "\n";
+}
+
+std::string markdown_ablations(const json& s) {
+  std::string md;
+  for (const auto& a : s["ablations"]) {
+    md += "### Ablation: " + a["column"].get<std::string>() + " against N on " + a["dataset"].get<std::string>() +
+          " / " + a["row"].get<std::string>() + " (the paper's N = " + std::to_string(s["paper_n"].get<int>()) +
+          ")\n\n| N | " + s["metric_title"].get<std::string>() + " | 95 % CI |\n| ---: | ---: | ---: |\n";
+    for (const auto& p : a["points"]) {
+      md += "| " + std::to_string(p["n"].get<int>()) + " | " + cell_text(p) + " | " + ci_text(p["ci95"]) + " |\n";
+    }
+    md += "\n";
+  }
+  return md;
+}
+
+// The runs listed rather than averaged: `key` is the field that says why.
+std::string markdown_listed(const json& items, const std::string& title, const char* key) {
+  if (items.empty()) return "";
+  std::string md = "### " + title + "\n\n";
+  for (const auto& f : items) md += "- `" + f["folder"].get<std::string>() + "`: " + f[key].get<std::string>() + "\n";
+  return md + "\n";
+}
+
 }  // namespace
 
 std::string render_markdown(const json& s) {
   std::string md = counted_text(s);
-  for (const auto& t : s["tables"]) {
-    const bool paper = any_paper(t);
-    const auto gains = gain_labels(t);
-    md += "### " + t["dataset"].get<std::string>() + ": " + s["metric_title"].get<std::string>() +
-          ", mean ± std over seeds (seeds)\n\n| model |";
-    std::string rule = "| --- |";
-    for (const auto& c : t["columns"]) {
-      md += " " + c["label"].get<std::string>() + " |";
-      rule += " ---: |";
-    }
-    for (const auto& g : gains) {
-      md += " " + g + " |";
-      rule += " ---: |";
-    }
-    md += "\n" + rule + "\n";
-    for (const auto& row : t["rows"]) {
-      md += "| " + row["label"].get<std::string>() + " |";
-      for (const auto& col : t["columns"]) {
-        const std::string label = col["label"];
-        if (!row["cells"].contains(label)) {
-          md += " — |";
-          continue;
-        }
-        const json& c = row["cells"][label];
-        std::string text = cell_text(c);
-        if (c["best"].get<bool>()) text = "**" + text + "**";
-        if (!c["paper"].is_null()) text += " [paper " + fmt("%.2f", c["paper"].get<double>()) + "]";
-        md += " " + text + " |";
-      }
-      for (const auto& g : gains) {
-        md += row.contains("gain_over_cutmix") && row["gain_over_cutmix"].contains(g)
-                  ? " " + gain_text(row["gain_over_cutmix"][g]) + " |"
-                  : " — |";
-      }
-      md += "\n";
-    }
-    md +=
-        "\nBold: the best mean in the row. A row's columns share every setting but the method's own; rows "
-        "that "
-        "differ in anything else are labelled with it and never compared.";
-    if (!gains.empty()) {
-      md +=
-          " Gain columns: difference of means; p: Welch's t-test; Holm: p adjusted over the table's "
-          "comparisons.";
-    }
-    if (paper) md += " [paper X]: Walawalkar et al.'s published top-1, shown where the setting matches theirs.";
-    md += "\n\n";
-  }
-  if (!s["groups"].empty()) {
-    md += "### Groups: mean with its " + fmt("%g", 100 * s["confidence"].get<double>()) +
-          " % confidence interval (Student's t over seeds)\n\n"
-          "| data set | row | method | seeds | mean ± std | 95 % CI of the mean |\n| --- | --- | --- | --- | "
-          "---: | ---: |\n";
-    for (const auto& g : s["groups"]) {
-      std::string seeds;
-      for (const auto& v : g["seeds"]) seeds += (seeds.empty() ? "" : ", ") + v.dump();
-      md += "| " + g["dataset"].get<std::string>() + " | " + g["row"].get<std::string>() + " | " +
-            g["column"].get<std::string>() + " | " + seeds + " | " + cell_text(g) + " | " +
-            ci_text(g["ci95"]) + " |\n";
-    }
-    md += "\n";
-  }
-  if (!s["comparisons"].empty()) {
-    md +=
-        "### Differences between methods (Welch's t-test over seeds; Holm's adjustment per table)\n\n"
-        "| data set | row | A | B | A − B | 95 % CI | t | df | p | p (Holm) | beyond the seed spread (Holm p "
-        "< " +
-        fmt("%g", s["alpha"].get<double>()) +
-        ") |\n| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n";
-    for (const auto& c : s["comparisons"]) {
-      md += "| " + c["dataset"].get<std::string>() + " | " + c["row"].get<std::string>() + " | " +
-            c["a"].get<std::string>() + " | " + c["b"].get<std::string>() + " | " +
-            fmt("%+.2f", c["difference"].get<double>()) + " | " + signed_ci_text(c["ci95"]) + " | " +
-            (c["t"].is_null() ? std::string("n/a") : fmt("%.2f", c["t"].get<double>())) + " | " +
-            (c["df"].is_null() ? std::string("n/a") : fmt("%.1f", c["df"].get<double>())) + " | " +
-            fmt_p(c["p"]) + " | " + fmt_p(c["p_holm"]) + " | " +
-            (c["beyond_seed_spread"].get<bool>() ? "yes" : "no") + " |\n";
-    }
-    md += "\n";
-  }
-  for (const auto& a : s["ablations"]) {
-    md += "### Ablation: " + a["column"].get<std::string>() + " against N on " +
-          a["dataset"].get<std::string>() + " / " + a["row"].get<std::string>() +
-          " (the paper's N = " + std::to_string(s["paper_n"].get<int>()) + ")\n\n| N | " +
-          s["metric_title"].get<std::string>() + " | 95 % CI |\n| ---: | ---: | ---: |\n";
-    for (const auto& p : a["points"]) {
-      md += "| " + std::to_string(p["n"].get<int>()) + " | " + cell_text(p) + " | " + ci_text(p["ci95"]) +
-            " |\n";
-    }
-    md += "\n";
-  }
-  if (!s["failed"].empty()) {
-    md += "### Failed runs (not averaged in)\n\n";
-    for (const auto& f : s["failed"]) {
-      md += "- `" + f["folder"].get<std::string>() + "`: " + f["error"].get<std::string>() + "\n";
-    }
-    md += "\n";
-  }
-  if (!s["incomplete"].empty()) {
-    md += "### Incomplete runs (not averaged in)\n\n";
-    for (const auto& f : s["incomplete"]) {
-      md += "- `" + f["folder"].get<std::string>() + "`: " + f["state"].get<std::string>() + "\n";
-    }
-    md += "\n";
-  }
-  if (!s["not_counted"].empty()) {
-    md += "### Not counted\n\n";
-    for (const auto& f : s["not_counted"]) {
-      md += "- `" + f["folder"].get<std::string>() + "`: " + f["reason"].get<std::string>() + "\n";
-    }
-    md += "\n";
-  }
+  for (const auto& t : s["tables"]) md += markdown_table(s, t);
+  md += markdown_groups(s) + markdown_comparisons(s) + markdown_ablations(s);
+  md += markdown_listed(s["failed"], "Failed runs (not averaged in)", "error");
+  md += markdown_listed(s["incomplete"], "Incomplete runs (not averaged in)", "state");
+  md += markdown_listed(s["not_counted"], "Not counted", "reason");
   if (s["tables"].empty()) md += "No completed runs under " + s["source"].get<std::string>() + ".\n";
   return md;
 }
