@@ -54,7 +54,8 @@ bool save_checkpoint(const std::string& path, const torch::nn::Module& model, co
                       {"epoch_seen", s.epoch_seen},
                       {"epoch_seconds", s.epoch_seconds},
                       {"history", history},
-                      {"timing", s.timing}};
+                      {"timing", s.timing},
+                      {"loss_scale", s.loss_scale.to_json()}};
   f.metadata = model_record;
   f.metadata.insert({{"format", "acm-checkpoint-v1"},
                      {"config_hash", config_hash},
@@ -99,6 +100,7 @@ TrainState load_checkpoint(const std::string& path, torch::nn::Module& model, Op
   s.epoch_seconds = st.at("epoch_seconds");
   for (const auto& m : st.at("history")) s.history.push_back(epoch_from_json(m));
   s.timing = st.at("timing").get<std::map<std::string, double>>();
+  if (st.contains("loss_scale")) s.loss_scale = LossScale::from_json(st.at("loss_scale"));
   return s;
 }
 

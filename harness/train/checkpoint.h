@@ -20,6 +20,7 @@
 
 #include "harness/train/metrics.h"
 #include "harness/train/optimizer.h"
+#include "harness/train/precision.h"
 
 namespace acm::train {
 
@@ -30,6 +31,7 @@ struct TrainState {
   double epoch_loss_sum = 0, epoch_correct = 0, epoch_seen = 0, epoch_seconds = 0;
   std::vector<EpochMetrics> history;
   std::map<std::string, double> timing;  // seconds per part of the step, summed over the run
+  LossScale loss_scale;                  // fp16 only
   // Generator states read from a checkpoint ("cpu", "cuda"): restore_generators() puts them back once setup
   // (which draws: model and extractor init) is done, just before the first step.
   std::vector<std::pair<std::string, at::Tensor>> generators;

@@ -145,6 +145,7 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
   c.device = r.get_string("device", c.device);
   check_device(r, c);
   c.channels_last = r.get_bool("channels_last", c.channels_last);
+  c.precision = r.get_choice("precision", c.precision, {"fp32", "bf16", "fp16"});
   parse_distributed(r, c);
   r.finish();
   return c;
@@ -177,7 +178,7 @@ json to_json(const RunConfig& c) {
   if (a.normalize == "given") aug.update({{"mean", a.mean}, {"std", a.std}});
   json mix = {{"method", c.mix.method}};
   augment::find_method(c.mix.method).to_json(c.mix, mix);
-  return {{"dataset", data::to_json(c.dataset)},
+  json out = {{"dataset", data::to_json(c.dataset)},
           {"model", c.model},
           {"model_options",
            {{"stem", models::to_string(c.model_spec.stem)},
@@ -201,6 +202,8 @@ json to_json(const RunConfig& c) {
            {{"bucket_mb", c.distributed.bucket_mb},
             {"first_bucket_mb", c.distributed.first_bucket_mb},
             {"backend", c.distributed.backend}}}};
+  if (c.precision != "fp32") out["precision"] = c.precision;
+  return out;
 }
 
 void apply_override(json& j, const std::string& assignment) {

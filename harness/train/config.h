@@ -70,6 +70,9 @@ struct RunConfig {
   int loader_threads = 1;
   std::string device = "auto";
   bool channels_last = false;
+  // fp32 | bf16 | fp16: forward and loss under autocast to that type (harness/train/precision.h). Written into
+  // the resolved config only when not fp32, so that fp32 configs keep their hashes and sweep run ids.
+  std::string precision = "fp32";
   DistConfig distributed;
 };
 

@@ -1,5 +1,7 @@
 #include "harness/train/evaluate.h"
 
+#include "harness/train/precision.h"
+
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -8,7 +10,8 @@
 namespace acm::train {
 
 EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test,
-                    c10::Device device, bool channels_last, dist::Communicator& comm) {
+                    c10::Device device, bool channels_last, dist::Communicator& comm,
+                    std::optional<at::ScalarType> autocast) {
   torch::NoGradGuard no_grad;
   model.eval();
   const std::int64_t n = test.size(), r = comm.rank(), p = comm.size();
@@ -21,7 +24,12 @@ EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const d
     auto x = b->images.to(device);
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     auto y = b->labels.to(device);
-    auto topk = std::get<1>(model.forward(x).topk(k, 1));
+    at::Tensor logits;
+    {
+      const AutocastScope scope(device.type(), autocast);
+      logits = model.forward(x);
+    }
+    auto topk = std::get<1>(logits.topk(k, 1));
     auto hit = topk.eq(y.unsqueeze(1));
     c1 += hit.select(1, 0).sum().item<std::int64_t>();
     c5 += hit.any(1).sum().item<std::int64_t>();

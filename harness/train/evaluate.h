@@ -5,6 +5,7 @@
 #include <c10/core/Device.h>
 
 #include <cstdint>
+#include <optional>
 
 #include "harness/data/dataset.h"
 #include "harness/data/loader.h"
@@ -19,6 +20,7 @@ struct EvalResult {
 };
 
 EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test,
-                    c10::Device device, bool channels_last, dist::Communicator& comm);
+                    c10::Device device, bool channels_last, dist::Communicator& comm,
+                    std::optional<at::ScalarType> autocast = std::nullopt);
 
 }  // namespace acm::train

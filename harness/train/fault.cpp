@@ -33,9 +33,9 @@ Fault fault_from_environment() {
   } catch (const std::exception&) {
     f.kind.clear();
   }
-  if (f.kind != "setup" && f.kind != "throw" && f.kind != "nan" && f.kind != "kill") {
+  if (f.kind != "setup" && f.kind != "throw" && f.kind != "nan" && f.kind != "kill" && f.kind != "overflow") {
     throw config::ConfigError("ACM_FAULT_INJECT=" + text +
-                              ": expected KIND:RANK:STEP with KIND one of setup, throw, nan, kill");
+                              ": expected KIND:RANK:STEP with KIND one of setup, throw, nan, kill, overflow");
   }
   return f;
 }

@@ -4,6 +4,7 @@
 //   throw  an exception at global step STEP
 //   nan    a non-finite loss at global step STEP
 //   kill   SIGKILL to itself at global step STEP
+//   overflow  fp16: an infinite scaled loss at global step STEP (the loss scale must skip the step and back off)
 // Unset or empty: no fault. Anything else is a config::ConfigError naming the variable and the allowed kinds.
 #pragma once
 

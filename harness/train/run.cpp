@@ -46,10 +46,11 @@ std::unique_ptr<dist::Communicator> make_communicator(const std::string& backend
 
 StepVote StepVote::summed(dist::Communicator& comm, int ranks) const {
   if (ranks <= 1) return *this;
-  at::Tensor t = at::tensor(std::vector<double>{loss_sum, correct, images, nonfinite, stop, claim_lost}, at::kDouble);
+  at::Tensor t =
+      at::tensor(std::vector<double>{loss_sum, correct, images, nonfinite, stop, claim_lost, overflow}, at::kDouble);
   comm.all_reduce(t);
   const double* v = t.data_ptr<double>();
-  return {v[0], v[1], v[2], v[3], v[4], v[5]};
+  return {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
 }
 
 Run::Run(const RunConfig& config, const TrainOptions& options)
@@ -297,7 +298,7 @@ bool Run::step() {
   const StepVote vote = forward_backward(x, y, targets);
   if (!after_vote(vote, sv.lr)) return false;
   t = clock::now();
-  optimizer_->step(sv.lr, sv.momentum);
+  if (!skip_step_) optimizer_->step(sv.lr, sv.momentum);
   state_.timing["optimizer"] += since(t);
   TrainState& s = state_;
   s.epoch_loss_sum += vote.loss_sum;
@@ -345,7 +346,12 @@ StepVote Run::forward_backward(at::Tensor x, const at::Tensor& y, const at::Tens
   auto t = clock::now();
   if (c_.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
   optimizer_->zero_grad();
-  const at::Tensor logits = model_->forward(x);
+  at::Tensor logits;
+  {
+    const AutocastScope autocast(device_.type(), autocast_dtype(c_.precision));
+    logits = model_->forward(x);
+  }
+  logits = logits.to(at::kFloat);  // the loss in fp32, as under torch.autocast
   // Mixed batches train on soft targets; train top-1 is measured against the recipient's label.
   at::Tensor loss =
       targets.defined()
@@ -353,17 +359,31 @@ StepVote Run::forward_backward(at::Tensor x, const at::Tensor& y, const at::Tens
           : torch::nn::functional::cross_entropy(
                 logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c_.label_smoothing));
   if (fault_.at("nan", rank_, state_.global_step)) loss = loss * std::numeric_limits<double>::quiet_NaN();
-  (ranks_ > 1 ? loss * (1.0 / ranks_) : loss).backward();
+  const bool scaled = c_.precision == "fp16";
+  if (scaled) {
+    at::Tensor scaled_loss = loss * (state_.loss_scale.scale / ranks_);
+    if (fault_.at("overflow", rank_, state_.global_step)) scaled_loss = scaled_loss * std::numeric_limits<double>::infinity();
+    scaled_loss.backward();
+  } else {
+    (ranks_ > 1 ? loss * (1.0 / ranks_) : loss).backward();
+  }
   const double local_loss = loss.item<double>();
   StepVote mine;
   mine.images = static_cast<double>(y.size(0));
   mine.loss_sum = std::isfinite(local_loss) ? local_loss * mine.images : 0.0;
   mine.correct = static_cast<double>(logits.argmax(1).eq(y).sum().item<std::int64_t>());
-  mine.nonfinite = std::isfinite(local_loss) ? 0.0 : 1.0;
+  mine.nonfinite = std::isfinite(local_loss) || scaled ? 0.0 : 1.0;
   mine.stop = stop_requested() ? 1.0 : 0.0;
   state_.timing["forward_backward"] += since(t);
   t = clock::now();
   reducer_->finish();
+  if (scaled) {  // the summed gradients, unscaled; an overflow anywhere skips the step on every rank
+    std::vector<at::Tensor> grads;
+    for (auto& p : model_->parameters()) {
+      if (p.grad().defined()) grads.push_back(p.mutable_grad());
+    }
+    mine.overflow = state_.loss_scale.unscale_and_check(grads) || !std::isfinite(local_loss) ? 1.0 : 0.0;
+  }
   // Rank 0's lost claim is read from the heartbeat's flag: no file access per step.
   if (lead_ && opt_.claim_lost && opt_.claim_lost->load()) claim_gone_ = true;
   mine.claim_lost = claim_gone_ ? 1.0 : 0.0;
@@ -385,6 +405,8 @@ bool Run::after_vote(const StepVote& v, double lr) {
     lost_claim();
     return false;
   }
+  skip_step_ = v.overflow > 0;
+  if (c_.precision == "fp16") state_.loss_scale.update(skip_step_);
   if (v.nonfinite > 0) {
     write_result(Outcome::kFailed, "non-finite loss" + nonfinite_where_ + " at epoch " + std::to_string(s.epoch + 1) +
                                        " step " + std::to_string(s.step_in_epoch + 1) + " (global step " +
@@ -424,7 +446,8 @@ void Run::record_epoch(double lr) {
   TrainState& s = state_;
   const auto t = clock::now();
   sync_buffers();
-  const EvalResult ev = evaluate(*model_, *test_loader_, splits_->test, device_, c_.channels_last, control_);
+  const EvalResult ev = evaluate(*model_, *test_loader_, splits_->test, device_, c_.channels_last, control_,
+                                 autocast_dtype(c_.precision));
   const double eval_s = since(t);
   s.timing["eval"] += eval_s;
   dist_record_["test_images_evaluated"] = ev.images;
@@ -502,7 +525,9 @@ json Run::result_json(Outcome status, const std::string& error) const {
                  {"environment", harness::environment_info()},
                  {"distributed", dist_record_},
                  {"epochs", epochs},
-                 {"timing", state_.timing}};
+                 {"timing", state_.timing},
+                 {"precision", {{"dtype", c_.precision}}}};
+  if (c_.precision == "fp16") result["precision"].update(state_.loss_scale.to_json());
   if (completed) {
     result["device"] = device_.str();
     result["final"] = final_metrics(state_.history);

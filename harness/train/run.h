@@ -35,6 +35,7 @@
 #include "harness/train/config.h"
 #include "harness/train/fault.h"
 #include "harness/train/optimizer.h"
+#include "harness/train/precision.h"
 #include "harness/train/schedule.h"
 #include "harness/train/trainer.h"
 #include "models/model.h"
@@ -59,6 +60,7 @@ struct StepVote {
   double nonfinite = 0;    // ranks with a non-finite loss
   double stop = 0;         // ranks asked to stop
   double claim_lost = 0;   // 1 on rank 0 once its claim is gone
+  double overflow = 0;     // fp16: ranks whose loss or unscaled gradients are not finite (the step is skipped)
 
   StepVote summed(dist::Communicator& comm, int ranks) const;
 };
@@ -147,6 +149,7 @@ class Run {
   clock::time_point epoch_start_;
   double lr_ = 0, images_this_sitting_ = 0;
   bool stop_at_epoch_end_ = false;
+  bool skip_step_ = false;  // fp16: this step's gradients overflowed somewhere
   std::string nonfinite_where_;  // which ranks saw the non-finite loss, for the failed result's error
   std::optional<Outcome> stopped_;
 };

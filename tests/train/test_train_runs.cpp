@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "acm/config.h"
+#include "harness/train/precision.h"
 #include "models/weights.h"
 #include "tests/test_util.h"
 
@@ -365,6 +366,75 @@ TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
       acm::testing::read_text(dir.file("h.log")).find("$.mix.method: the gallery shows Attentive CutMix"),
       std::string::npos);
   EXPECT_FALSE(acm::testing::exists(dir.file("h.png")));
+}
+
+// ---- precision -------------------------------------------------------------------------------------------
+
+// bf16 autocast on the CPU through the program: a short run learns, and a run stopped mid-epoch and resumed is
+// bit-identical to the uninterrupted one. fp32 configs keep their resolved form (no
+// precision field), so their hashes and sweep run ids do not move.
+TEST(Precision, Bf16TracksFp32LearnsAndResumesBitIdentical) {
+  TempDir dir;
+  json base = tiny_config(2048, 2);  // 64 steps per epoch; stopped at 21 and resumed
+  base["dataset"].erase("noise");
+  base["model_options"]["width"] = 8;
+  base["augment"]["crop_padding"] = 0;
+  base["optimizer"] = {{"lr", 0.05}};
+  base["schedule"] = {{"name", "constant"}};
+  json bf16 = base;
+  bf16["precision"] = "bf16";
+  ASSERT_EQ(train({"--config", write_config(dir, base, "fp32.json"), "--out", dir.file("fp32")}, dir.file("fp32.log")), 0)
+      << acm::testing::read_text(dir.file("fp32.log"));
+  const std::string bf16_path = write_config(dir, bf16, "bf16.json");
+  expect_resume_bit_identical(dir, bf16_path, "bf16");
+  const json a = read_json(dir.file("fp32/result.json")), b = read_json(dir.file("bf16-whole/result.json"));
+  EXPECT_FALSE(a["config"].contains("precision"));
+  EXPECT_EQ(a["precision"]["dtype"], "fp32");
+  EXPECT_EQ(b["config"]["precision"], "bf16");
+  EXPECT_EQ(b["precision"]["dtype"], "bf16");
+  // The step-by-step agreement with fp32 on the same batch is a unit test (Precision.Bf16LossAndGradients...);
+  // here: autocast took effect in the run, and it learns the 4 classes.
+  EXPECT_NE(b["epochs"][0]["train_loss"], a["epochs"][0]["train_loss"]) << "bf16 computed exactly what fp32 did";
+  EXPECT_GE(b["final"]["best_test_top1"].get<double>(), 90.0) << b["epochs"].dump();
+}
+
+// fp16 with an injected overflow at step 3: that step is skipped, the scale halves, the count is in the
+// result and the checkpoint, and the run goes on to complete.
+TEST(Precision, Fp16OverflowSkipsTheStepAndBacksOffTheScale) {
+  TempDir dir;
+  json c = tiny_config(256, 1);
+  c["precision"] = "fp16";
+  const std::string path = write_config(dir, c, "fp16.json");
+  ::setenv("ACM_FAULT_INJECT", "overflow:0:3", 1);
+  const int code = train({"--config", path, "--out", dir.file("o")}, dir.file("o.log"));
+  ::unsetenv("ACM_FAULT_INJECT");
+  ASSERT_EQ(code, 0) << acm::testing::read_text(dir.file("o.log"));
+  const json r = read_json(dir.file("o/result.json"));
+  ASSERT_EQ(train({"--config", path, "--out", dir.file("clean")}, dir.file("clean.log")), 0)
+      << acm::testing::read_text(dir.file("clean.log"));
+  const json clean = read_json(dir.file("clean/result.json"));
+  EXPECT_EQ(r["status"], "completed");
+  EXPECT_EQ(r["precision"]["dtype"], "fp16");
+  // At 65536 this tiny network's fp16 gradients overflow by themselves at first (as GradScaler's do): the
+  // clean run skips those; the fault adds exactly one skip and one halving, and the count of good steps
+  // restarts at it (8 steps: the injected skip at step 3, then 4 good ones).
+  EXPECT_EQ(r["precision"]["skipped_steps"].get<int>(), clean["precision"]["skipped_steps"].get<int>() + 1);
+  EXPECT_EQ(r["precision"]["loss_scale"].get<double>(), clean["precision"]["loss_scale"].get<double>() / 2);
+  EXPECT_LT(r["precision"]["loss_scale"].get<double>(), kInitialLossScale);
+  EXPECT_EQ(r["precision"]["growth_tracker"], 4);
+  json in_checkpoint = r["precision"];
+  in_checkpoint.erase("dtype");
+  EXPECT_EQ(json::parse(state_of(dir.file("o/checkpoint.safetensors"), "loss_scale")), in_checkpoint);
+}
+
+TEST(Precision, AnUnknownPrecisionIsAConfigError) {
+  TempDir dir;
+  json c = tiny_config(64, 1);
+  c["precision"] = "fp8";
+  EXPECT_EQ(train({"--config", write_config(dir, c), "--out", dir.file("x")}, dir.file("x.log")), 2);
+  EXPECT_NE(acm::testing::read_text(dir.file("x.log")).find("$.precision: expected one of fp32, bf16, fp16, found \"fp8\""),
+            std::string::npos)
+      << acm::testing::read_text(dir.file("x.log"));
 }
 
 }  // namespace
