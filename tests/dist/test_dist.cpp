@@ -1,8 +1,10 @@
 // Run under real mpirun by ctest (tests/CMakeLists.txt: 1, 2 and 3 ranks, one intra-op thread each): every
-// rank runs every test; a failure on any rank fails the job. Only rank 0 prints.
+// rank runs every test; a failure on any rank fails the job. Rank 0 prints everything, the others their failures.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
+
+#include <cstdio>
 
 #include "harness/dist/communicator.h"
 #include "harness/dist/nccl_communicator.h"
@@ -139,12 +141,35 @@ TEST(NcclCommunicator, CollectivesOnCudaEqualTheSumsOverRanks) {
 }  // namespace
 }  // namespace acm::dist
 
+namespace {
+
+// Ranks other than 0 print only their failures, each line prefixed with the rank: a check that fails on one
+// rank alone says which and where, instead of only "mpirun: a process exited with code 1".
+class RankFailurePrinter : public ::testing::EmptyTestEventListener {
+ public:
+  explicit RankFailurePrinter(int rank) : rank_(rank) {}
+  void OnTestPartResult(const ::testing::TestPartResult& r) override {
+    if (!r.failed()) return;
+    std::fprintf(stderr, "rank %d: %s:%d: failure\n%s\n", rank_, r.file_name() ? r.file_name() : "?", r.line_number(),
+                 r.summary());
+  }
+  void OnTestEnd(const ::testing::TestInfo& t) override {
+    if (t.result()->Failed()) std::fprintf(stderr, "rank %d: [  FAILED  ] %s.%s\n", rank_, t.test_suite_name(), t.name());
+  }
+
+ private:
+  int rank_;
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   ::testing::InitGoogleTest(&argc, argv);
   acm::dist::World& w = acm::dist::World::init();
   if (w.rank() != 0) {
     auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
     delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new RankFailurePrinter(w.rank()));
   }
   return RUN_ALL_TESTS();
 }
