@@ -373,7 +373,7 @@ TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
 // bf16 autocast on the CPU through the program: a short run learns, and a run stopped mid-epoch and resumed is
 // bit-identical to the uninterrupted one. fp32 configs keep their resolved form (no
 // precision field), so their hashes and sweep run ids do not move.
-TEST(Precision, Bf16TracksFp32LearnsAndResumesBitIdentical) {
+TEST(Precision, Bf16RunLearnsAndResumesBitIdentical) {
   TempDir dir;
   json base = tiny_config(2048, 2);  // 64 steps per epoch; stopped at 21 and resumed
   base["dataset"].erase("noise");
@@ -392,7 +392,7 @@ TEST(Precision, Bf16TracksFp32LearnsAndResumesBitIdentical) {
   EXPECT_EQ(a["precision"]["dtype"], "fp32");
   EXPECT_EQ(b["config"]["precision"], "bf16");
   EXPECT_EQ(b["precision"]["dtype"], "bf16");
-  // The step-by-step agreement with fp32 on the same batch is a unit test (Precision.Bf16LossAndGradients...);
+  // The step-by-step agreement with fp32 on the same batch is a unit test (unit test Precision.Bf16LossAndGradientsTrackFp32OnTheSameBatch);
   // here: autocast took effect in the run, and it learns the 4 classes.
   EXPECT_NE(b["epochs"][0]["train_loss"], a["epochs"][0]["train_loss"]) << "bf16 computed exactly what fp32 did";
   EXPECT_GE(b["final"]["best_test_top1"].get<double>(), 90.0) << b["epochs"].dump();
