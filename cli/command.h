@@ -37,7 +37,9 @@ struct DatasetFlags {
   data::DatasetSpec resolve() const;
 };
 
-// A run config from a file (or none) with --set overrides applied: the JSON and how errors name it.
+// A run config with the --set overrides applied; `where`, how errors name its origin, gains " (with --set)".
+nlohmann::json with_overrides(nlohmann::json config, const std::vector<std::string>& sets, std::string& where);
+// The same for a config file (none: an empty object).
 nlohmann::json config_with_overrides(const std::string& path, const std::vector<std::string>& sets,
                                      std::string& where);
 

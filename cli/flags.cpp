@@ -59,12 +59,14 @@ data::DatasetSpec DatasetFlags::resolve() const {
   return data::parse_dataset_spec(r);
 }
 
-json config_with_overrides(const std::string& path, const std::vector<std::string>& sets, std::string& where) {
-  json j = json::object();
-  if (!path.empty()) j = config::read_config_file(path);
-  for (const auto& s : sets) train::apply_override(j, s);
+json with_overrides(json config, const std::vector<std::string>& sets, std::string& where) {
+  for (const auto& s : sets) train::apply_override(config, s);
   if (!sets.empty()) where += " (with --set)";
-  return j;
+  return config;
+}
+
+json config_with_overrides(const std::string& path, const std::vector<std::string>& sets, std::string& where) {
+  return with_overrides(path.empty() ? json::object() : config::read_config_file(path), sets, where);
 }
 
 std::string absolute_path(const std::string& p) {

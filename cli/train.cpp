@@ -17,16 +17,10 @@ struct TrainFlags {
 };
 
 int run_train(const TrainFlags& f) {
-  std::string where = f.config.empty() ? "flags" : f.config;
-  nlohmann::json j;
-  if (f.config.empty() && f.resume) {
-    j = train::read_saved_config(f.out);
-    where = f.out + "/config.json";
-    for (const auto& s : f.sets) train::apply_override(j, s);
-    if (!f.sets.empty()) where += " (with --set)";
-  } else {
-    j = config_with_overrides(f.config, f.sets, where);
-  }
+  const bool saved = f.config.empty() && f.resume;  // --resume without --config: the folder's own config
+  std::string where = saved ? f.out + "/config.json" : f.config.empty() ? "flags" : f.config;
+  const nlohmann::json j = saved ? with_overrides(train::read_saved_config(f.out), f.sets, where)
+                                 : config_with_overrides(f.config, f.sets, where);
   const train::RunConfig config = train::parse_run_config(j, where);
   train::TrainOptions options;
   options.out_dir = f.out;

@@ -438,7 +438,7 @@ std::vector<Partial> expand_grid(const json& base, const std::vector<Axis>& axes
 
 // Folder: data set / model / method[-param...] / [other axes-]seedS. The method part carries the axes that set
 // only the method's own fields (results/identity.h), the rest the axes that change the setting.
-std::string folder_of(const PlannedRun& run, const Partial& p, const std::map<std::string, const Axis*>& all_axes) {
+std::string run_folder(const PlannedRun& run, const Partial& p, const std::map<std::string, const Axis*>& all_axes) {
   const json& c = run.config;
   const json& labels = run.labels;
   std::string dataset = labels.contains("dataset") ? part(labels["dataset"]) : part(c["dataset"]["name"]);
@@ -473,7 +473,7 @@ void plan_runs(Sweep& sw, std::vector<Partial>& kept, const std::vector<Axis>& a
     if (!p.extractor_from.is_null()) p.config["mix"]["extractor"]["path"] = "(the extractor run's folder)";
     const std::string what = where + " (run " + run.labels.dump() + ")";
     run.config = train::to_json(train::parse_run_config(p.config, what));
-    run.folder = folder_of(run, p, all_axes);
+    run.folder = run_folder(run, p, all_axes);
     if (auto it = by_folder.find(run.folder); it != by_folder.end()) {
       throw ConfigError(where + ": runs " + sw.runs[it->second].labels.dump() + " and " + run.labels.dump() +
                         " both map to folder " + run.folder + " (give the axis that separates them a name)");

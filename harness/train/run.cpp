@@ -67,7 +67,9 @@ Run::Run(const RunConfig& config, const TrainOptions& options)
       hash_(hash::of_json(resolved_)),
       result_path_(options.out_dir + "/result.json"),
       ckpt_path_(options.out_dir + "/checkpoint.safetensors"),
-      devnull_(std::fopen("/dev/null", "w"), &std::fclose) {
+      devnull_(std::fopen("/dev/null", "w"), &std::fclose),
+      autocast_(autocast_dtype(config.precision)),
+      loss_scaled_(config.precision == "fp16") {
   out_ = (opt_.quiet || !lead_) ? devnull_.get() : opt_.log ? opt_.log : stdout;
 }
 
@@ -348,7 +350,7 @@ StepVote Run::forward_backward(at::Tensor x, const at::Tensor& y, const at::Tens
   optimizer_->zero_grad();
   at::Tensor logits;
   {
-    const AutocastScope autocast(device_.type(), autocast_dtype(c_.precision));
+    const AutocastScope autocast(device_.type(), autocast_);
     logits = model_->forward(x);
   }
   logits = logits.to(at::kFloat);  // the loss in fp32, as under torch.autocast
@@ -359,8 +361,7 @@ StepVote Run::forward_backward(at::Tensor x, const at::Tensor& y, const at::Tens
           : torch::nn::functional::cross_entropy(
                 logits, y, torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(c_.label_smoothing));
   if (fault_.at("nan", rank_, state_.global_step)) loss = loss * std::numeric_limits<double>::quiet_NaN();
-  const bool scaled = c_.precision == "fp16";
-  if (scaled) {
+  if (loss_scaled_) {
     at::Tensor scaled_loss = loss * (state_.loss_scale.scale / ranks_);
     if (fault_.at("overflow", rank_, state_.global_step)) scaled_loss = scaled_loss * std::numeric_limits<double>::infinity();
     scaled_loss.backward();
@@ -372,12 +373,12 @@ StepVote Run::forward_backward(at::Tensor x, const at::Tensor& y, const at::Tens
   mine.images = static_cast<double>(y.size(0));
   mine.loss_sum = std::isfinite(local_loss) ? local_loss * mine.images : 0.0;
   mine.correct = static_cast<double>(logits.argmax(1).eq(y).sum().item<std::int64_t>());
-  mine.nonfinite = std::isfinite(local_loss) || scaled ? 0.0 : 1.0;
+  mine.nonfinite = std::isfinite(local_loss) || loss_scaled_ ? 0.0 : 1.0;
   mine.stop = stop_requested() ? 1.0 : 0.0;
   state_.timing["forward_backward"] += since(t);
   t = clock::now();
   reducer_->finish();
-  if (scaled) {  // the summed gradients, unscaled; an overflow anywhere skips the step on every rank
+  if (loss_scaled_) {  // the summed gradients, unscaled; an overflow anywhere skips the step on every rank
     std::vector<at::Tensor> grads;
     for (auto& p : model_->parameters()) {
       if (p.grad().defined()) grads.push_back(p.mutable_grad());
@@ -406,7 +407,7 @@ bool Run::after_vote(const StepVote& v, double lr) {
     return false;
   }
   skip_step_ = v.overflow > 0;
-  if (c_.precision == "fp16") state_.loss_scale.update(skip_step_);
+  if (loss_scaled_) state_.loss_scale.update(skip_step_);
   if (v.nonfinite > 0) {
     write_result(Outcome::kFailed, "non-finite loss" + nonfinite_where_ + " at epoch " + std::to_string(s.epoch + 1) +
                                        " step " + std::to_string(s.step_in_epoch + 1) + " (global step " +
@@ -447,7 +448,7 @@ void Run::record_epoch(double lr) {
   const auto t = clock::now();
   sync_buffers();
   const EvalResult ev = evaluate(*model_, *test_loader_, splits_->test, device_, c_.channels_last, control_,
-                                 autocast_dtype(c_.precision));
+                                 autocast_);
   const double eval_s = since(t);
   s.timing["eval"] += eval_s;
   dist_record_["test_images_evaluated"] = ev.images;
@@ -527,7 +528,7 @@ json Run::result_json(Outcome status, const std::string& error) const {
                  {"epochs", epochs},
                  {"timing", state_.timing},
                  {"precision", {{"dtype", c_.precision}}}};
-  if (c_.precision == "fp16") result["precision"].update(state_.loss_scale.to_json());
+  if (loss_scaled_) result["precision"].update(state_.loss_scale.to_json());
   if (completed) {
     result["device"] = device_.str();
     result["final"] = final_metrics(state_.history);

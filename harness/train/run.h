@@ -140,6 +140,8 @@ class Run {
   std::int64_t steps_per_epoch_ = 0, local_batch_ = 0;
   c10::Device device_{c10::kCPU};
   std::string backend_ = "mpi";
+  const std::optional<at::ScalarType> autocast_;  // the forward's autocast type (none for fp32)
+  const bool loss_scaled_;                        // fp16: the dynamic loss scale is in use
   TrainState state_;
   AttentionSetup attention_;
   nlohmann::json dist_record_;
