@@ -87,7 +87,10 @@ find_package(nlohmann_json 3.10 REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(PNG REQUIRED)
-# libjpeg-turbo's TurboJPEG API (Debian: libturbojpeg0-dev) decodes ImageNet's JPEGs; it ships no CMake config.
+# libjpeg-turbo's libjpeg API (Debian: libjpeg62-turbo-dev) decodes ImageNet's JPEGs: it can skip rows and crop
+# columns, which the TurboJPEG 2.x API cannot. The TurboJPEG API (libturbojpeg0-dev, no CMake config) writes the
+# tests' JPEGs.
+find_package(JPEG REQUIRED)
 find_library(ACM_TURBOJPEG_LIBRARY turbojpeg REQUIRED)
 find_path(ACM_TURBOJPEG_INCLUDE_DIR turbojpeg.h REQUIRED)
 add_library(acm_turbojpeg UNKNOWN IMPORTED)

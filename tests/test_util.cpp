@@ -111,14 +111,14 @@ Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& la
   return b;
 }
 
-Bytes jpeg_bytes(const Bytes& pixels, int width, int height, int channels, int quality) {
+Bytes jpeg_bytes(const Bytes& pixels, int width, int height, int channels, int quality, bool subsampled) {
   tjhandle tj = tjInitCompress();
   if (!tj) throw std::runtime_error("tjInitCompress failed");
   unsigned char* buf = nullptr;
   unsigned long size = 0;
   const int format = channels == 1 ? TJPF_GRAY : channels == 4 ? TJPF_CMYK : TJPF_RGB;
   const int rc = tjCompress2(tj, pixels.data(), width, 0, height, format, &buf, &size,
-                             channels == 1 ? TJSAMP_GRAY : TJSAMP_444, quality, 0);
+                             channels == 1 ? TJSAMP_GRAY : subsampled ? TJSAMP_420 : TJSAMP_444, quality, 0);
   if (rc != 0) {
     const std::string msg = tjGetErrorStr2(tj);
     tjDestroy(tj);

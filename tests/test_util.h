@@ -41,7 +41,8 @@ Bytes cifar_records(std::uint32_t n, int label_bytes, const std::vector<int>& la
 
 // Encodes H×W pixels (interleaved, `channels` 1 = grey, 3 = RGB, 4 = Adobe-inverted CMYK) as a baseline JPEG
 // with 4:4:4 sampling (grey: one component) at `quality`.
-Bytes jpeg_bytes(const Bytes& pixels, int width, int height, int channels, int quality = 95);
+// `subsampled`: 4:2:0 chroma, as most camera JPEGs (and ImageNet's); otherwise 4:4:4.
+Bytes jpeg_bytes(const Bytes& pixels, int width, int height, int channels, int quality = 95, bool subsampled = false);
 // An ImageNet-style folder: ROOT/train/CLASS/IMG.JPEG and ROOT/val/CLASS/IMG.JPEG for classes c000, c001, ...;
 // image j of class k is width×height, a flat colour per class (red = 40·k + 20) with a bright square at a
 // position that depends on j, so that classes are learnable and images differ.

@@ -10,12 +10,21 @@
 
 namespace acm::data {
 
+// What keys a sample's random draws when it is read for training: the run's data seed and the epoch (the
+// sample index is the third part of the key).
+struct DrawKey {
+  std::uint64_t seed = 0;
+  std::uint64_t epoch = 0;
+};
+
 // Images produced on demand, all of one C×H×W shape. Implementations are safe to call from several threads.
 class ImageSource {
  public:
   virtual ~ImageSource() = default;
   // Writes image i (C×H×W bytes) to `out`; DataError naming its file when it cannot.
   virtual void read(std::int64_t i, std::uint8_t* out) const = 0;
+  // The training view of image i: a source with a random crop (RandomResizedCrop) draws it from `key`.
+  virtual void read_augmented(std::int64_t i, std::uint8_t* out, const DrawKey& key) const { read(i, out); }
   // The source of images keep[0], keep[1], ... of this one.
   virtual std::shared_ptr<const ImageSource> select(const std::vector<std::int64_t>& keep) const = 0;
   // Where image i comes from (its file), for messages.
@@ -32,10 +41,15 @@ struct Dataset {
   std::shared_ptr<const ImageSource> lazy;  // set: the pixels are decoded on demand, `images` is empty
 
   bool in_memory() const { return !lazy; }
-  // Image i's pixels: in memory, or decoded into `buffer` (image_bytes() bytes), which is then returned.
-  const std::uint8_t* read_image(std::int64_t i, std::uint8_t* buffer) const {
+  // Image i's pixels: in memory, or decoded into `buffer` (image_bytes() bytes), which is then returned. With
+  // `key`, the training view (read_augmented).
+  const std::uint8_t* read_image(std::int64_t i, std::uint8_t* buffer, const DrawKey* key = nullptr) const {
     if (!lazy) return image(i);
-    lazy->read(i, buffer);
+    if (key) {
+      lazy->read_augmented(i, buffer, *key);
+    } else {
+      lazy->read(i, buffer);
+    }
     return buffer;
   }
 

@@ -1,6 +1,8 @@
 #include "harness/data/file_bytes.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <cerrno>
@@ -27,6 +29,28 @@ std::string find_plain_or_gz(const std::string& path, const std::string& what_fo
   if (file_exists(path)) return path;
   if (file_exists(path + ".gz")) return path + ".gz";
   throw DataError("missing file: " + path + " (nor " + path + ".gz) — " + what_for);
+}
+
+void read_file_into(const std::string& path, std::vector<std::uint8_t>& bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) throw DataError("missing file: " + path + " (" + std::strerror(errno) + ")");
+    fail_file(path, std::string("cannot open: ") + std::strerror(errno));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) fail_file(path, "not a regular file");
+  bytes.resize(static_cast<std::size_t>(st.st_size));  // no allocation once the buffer has grown
+  std::size_t got = 0;
+  while (got < bytes.size()) {
+    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail_at(path, static_cast<std::int64_t>(got), n < 0 ? std::string("read error: ") + std::strerror(errno) : "read error: the file shrank while being read");
+    got += static_cast<std::size_t>(n);
+  }
 }
 
 namespace {

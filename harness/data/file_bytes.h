@@ -17,6 +17,10 @@ struct FileBytes {
 // unreadable, empty, corrupt gzip (with the compressed byte offset), truncated gzip.
 FileBytes read_file_bytes(const std::string& path);
 
+// Reads a plain file (no gzip) into `bytes`, reusing its storage: the image reader's path, one file per image.
+// Errors as read_file_bytes.
+void read_file_into(const std::string& path, std::vector<std::uint8_t>& bytes);
+
 // The first of `path` and `path + ".gz"` that exists, or a DataError naming both and `what_for`.
 std::string find_plain_or_gz(const std::string& path, const std::string& what_for);
 

@@ -3,11 +3,11 @@
 // synset in name order, as in torchvision.
 //
 // A data set of 1.28 M JPEGs does not fit in memory as decoded pixels, so the Dataset holds only file names
-// and labels; each image is read and decoded when the loader asks for it: JPEG through libjpeg-turbo
-// (grayscale and Adobe CMYK included), PNG through libpng (ImageNet's train split holds one PNG named .JPEG).
-// Every image becomes a fixed 3×S×S: its shorter side resized to `resize` (triangle filter, antialiased when
-// shrinking, as PIL's bilinear) and the centre S×S cropped — torchvision's Resize(resize) + CenterCrop(S).
-// A JPEG at least twice as large as needed is decoded at a reduced DCT scale (still >= 2·resize) first.
+// and labels; each image is read and decoded when the loader asks for it (image_decode.h: only the region its
+// crop needs, at the smallest DCT scale that covers it). Every image becomes a fixed 3×S×S:
+//   - evaluation, and training by default: torchvision's Resize(resize) + CenterCrop(S);
+//   - training with `train_crop: random_resized`: torchvision's RandomResizedCrop(S) (crop.h), drawn from the
+//     sample's keyed generator, so the same (seed, epoch, index) gives the same crop on any thread or rank.
 // The loader's random crop and flip act on that (harness/data/transforms.h).
 #pragma once
 
@@ -18,25 +18,18 @@
 #include <vector>
 
 #include "harness/data/dataset.h"
+#include "harness/data/image_decode.h"
 
 namespace acm::data {
 
 struct ImageGeometry {
   std::int64_t image_size = 224;  // the side of the square each image becomes
   std::int64_t resize = 256;      // the shorter side before the centre crop; >= image_size
+  std::string train_crop = "center";  // center | random_resized (the training split only)
+  // Decoded pixels per output pixel a JPEG keeps when decoded at a reduced DCT scale (1/2, 1/4, 1/8): 2 stays
+  // within a few grey levels of a full-size decode, 1 is faster and softer, 0 always decodes at full size.
+  double decode_oversample = 2.0;
 };
-
-// An RGB image, height × width × 3 bytes (interleaved).
-struct RgbImage {
-  std::int64_t height = 0, width = 0;
-  std::vector<std::uint8_t> pixels;
-};
-
-// Decodes JPEG or PNG bytes (told apart by their signature, not the file name). A JPEG may be decoded at a
-// reduced DCT scale whose shorter side is still >= `min_side` (0: full size). DataError naming `path`: not a
-// JPEG or PNG (with the first bytes), a corrupt or truncated stream (with the decoder's message).
-RgbImage decode_image(const std::string& path, const std::uint8_t* data, std::size_t size,
-                      std::int64_t min_side = 0);
 
 // Resizes `in` so its shorter side is g.resize (the longer one scaled and truncated, as torchvision does),
 // crops the centre g.image_size square and writes it as 3 × S × S bytes (channel-major) to `out`.
@@ -58,10 +51,13 @@ class FileImages : public ImageSource {
  public:
   FileImages(std::vector<std::string> files, ImageGeometry geometry);
   void read(std::int64_t i, std::uint8_t* out) const override;
+  void read_augmented(std::int64_t i, std::uint8_t* out, const DrawKey& key) const override;
   std::shared_ptr<const ImageSource> select(const std::vector<std::int64_t>& keep) const override;
   std::string describe(std::int64_t i) const override { return files_[static_cast<std::size_t>(i)]; }
 
  private:
+  void decode(std::int64_t i, std::uint8_t* out, const DrawKey* key) const;
+
   std::vector<std::string> files_;
   ImageGeometry geometry_;
 };

@@ -14,7 +14,7 @@ namespace acm::data {
 using hash::splitmix64;
 
 // Named streams keep independent uses of one key apart.
-enum class Stream : std::uint64_t { kTransform = 1, kSynthetic = 2, kShuffle = 3, kSubset = 4 };
+enum class Stream : std::uint64_t { kTransform = 1, kSynthetic = 2, kShuffle = 3, kSubset = 4, kResizedCrop = 5 };
 
 class KeyedRng {
  public:

@@ -77,7 +77,8 @@ Batch Loader::assemble(std::int64_t epoch, std::int64_t number, const std::int64
     const std::int64_t id = ids[i];
     const Geometry g = draw_geometry(options_.transform, options_.seed, static_cast<std::uint64_t>(epoch),
                                      static_cast<std::uint64_t>(id));
-    transform_.apply(ds_.read_image(id, buffer.data()), g, img + i * stride);
+    const DrawKey key{options_.seed, static_cast<std::uint64_t>(epoch)};
+    transform_.apply(ds_.read_image(id, buffer.data(), &key), g, img + i * stride);
     lab[i] = ds_.labels[static_cast<std::size_t>(id)];
     idx[i] = id;
     geo[3 * i] = g.offset_y;

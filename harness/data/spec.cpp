@@ -15,6 +15,12 @@ DatasetSpec parse_dataset_spec(config::JsonReader& r) {
   if (s.name == "imagenet") {
     s.image.image_size = r.get_int("image_size", s.image.image_size, 8, 1024);
     s.image.resize = r.get_int("resize", s.image.resize, s.image.image_size, 4096);
+    s.image.train_crop = r.get_choice("train_crop", s.image.train_crop, {"center", "random_resized"});
+    s.image.decode_oversample = r.get_double("decode_oversample", s.image.decode_oversample, 0.0, 8.0);
+    if (s.image.decode_oversample > 0 && s.image.decode_oversample < 1) {
+      throw ConfigError(r.path_of("decode_oversample") + ": expected 0 (full-size decode) or a value in [1, 8], found " +
+                        std::to_string(s.image.decode_oversample));
+    }
   }
   if (s.name == "synthetic") {
     auto& y = s.synthetic;
@@ -61,7 +67,12 @@ nlohmann::json to_json(const DatasetSpec& s) {
     j["path"] = s.path;
   }
   if (s.name == "cifar100") j["labels"] = s.labels;
-  if (s.name == "imagenet") j.update({{"image_size", s.image.image_size}, {"resize", s.image.resize}});
+  if (s.name == "imagenet") {
+    j.update({{"image_size", s.image.image_size}, {"resize", s.image.resize}});
+    // Written only when not the default, so that results made before these options keep their identity.
+    if (s.image.train_crop != "center") j["train_crop"] = s.image.train_crop;
+    if (s.image.decode_oversample != ImageGeometry{}.decode_oversample) j["decode_oversample"] = s.image.decode_oversample;
+  }
   nlohmann::json sub{{"mode", s.subset.mode}};
   if (s.subset.mode != "none") sub.update({{"train", s.subset.train}, {"test", s.subset.test}});
   if (s.subset.mode == "per_class") sub["seed"] = s.subset.seed;

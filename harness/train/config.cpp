@@ -110,6 +110,17 @@ void check_device(const JsonReader& r, const RunConfig& c) {
   }
 }
 
+// Fields that are each valid but do not hold together.
+void check_combinations(const JsonReader& r, const RunConfig& c) {
+  if (c.mix.cache && c.dataset.name == "imagenet" && c.dataset.image.train_crop == "random_resized") {
+    throw ConfigError(r.path_of("mix.cache") +
+                      ": the attention cache holds one heatmap per centre-cropped training image, but with " +
+                      r.path_of("dataset.train_crop") +
+                      " \"random_resized\" every epoch crops each image differently; set mix.cache false "
+                      "(a pass per batch) or train_crop \"center\"");
+  }
+}
+
 }  // namespace
 
 RunConfig parse_run_config(const json& j, const std::string& where) {
@@ -148,6 +159,7 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
   c.precision = r.get_choice("precision", c.precision, {"fp32", "bf16", "fp16"});
   parse_distributed(r, c);
   r.finish();
+  check_combinations(r, c);
   return c;
 }
 

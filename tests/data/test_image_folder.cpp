@@ -9,6 +9,7 @@
 #include "harness/data/error.h"
 #include "harness/data/file_bytes.h"
 #include "harness/data/image_folder.h"
+#include "harness/data/keyed_rng.h"
 #include "harness/data/spec.h"
 #include "tests/expect_error.h"
 #include "tests/test_util.h"
@@ -212,7 +213,7 @@ TEST(ImageFolder, LazyDatasetDecodesOnDemandThroughSubsetsAndStats) {
   acm::data::DatasetSpec spec;
   spec.name = "imagenet";
   spec.path = root;
-  spec.image = {12, 13};
+  spec.image = {12, 13, "center", 1.0};  // one decoded pixel per output pixel: the DCT scale can halve
   spec.subset = {"per_class", 3, 0, 7};
   const auto splits = acm::data::load_dataset(spec);
   const auto& train = splits.train;
@@ -230,10 +231,12 @@ TEST(ImageFolder, LazyDatasetDecodesOnDemandThroughSubsetsAndStats) {
               std::string::npos)
         << file;
     const auto f = acm::data::read_file_bytes(file);
-    // The reader decodes at the smallest DCT scale that keeps the shorter side >= 2·resize (here 7/8: 35×27).
-    const RgbImage scaled = acm::data::decode_image(file, f.bytes.data(), f.bytes.size(), 2 * spec.image.resize);
-    EXPECT_EQ(scaled.width, 35);
-    EXPECT_EQ(scaled.height, 27);
+    // The reader decodes at the smallest DCT scale that keeps the shorter side >= resize at oversampling 1
+    // (here 1/2: 20×15), and of that only the rows and columns the crop needs: the same bytes as resizing the
+    // whole decode.
+    const RgbImage scaled = acm::data::decode_image(file, f.bytes.data(), f.bytes.size(), spec.image.resize);
+    EXPECT_EQ(scaled.width, 20);
+    EXPECT_EQ(scaled.height, 15);
     acm::data::resize_center_crop(scaled, spec.image, expected.data());
     EXPECT_EQ(std::memcmp(train.read_image(i, buffer.data()), expected.data(), expected.size()), 0) << i;
   }
@@ -248,10 +251,73 @@ TEST(ImageFolder, LazyDatasetDecodesOnDemandThroughSubsetsAndStats) {
   expect_error<DataError>([&] { train.read_image(0, buffer.data()); }, {victim + ": corrupt JPEG"});
 }
 
+// RandomResizedCrop in training: a pure function of (seed, epoch, sample index) — the crop torchvision's
+// get_params makes from the sample's keyed draws — while evaluation and the validation split keep the centre.
+TEST(ImageFolder, RandomResizedCropIsKeyedAndOnlyInTraining) {
+  TempDir tmp;
+  const std::string root = tmp.file("in");
+  acm::testing::write_image_folder(root, 2, 3, 1, 64, 48);
+  acm::data::DatasetSpec spec;
+  spec.name = "imagenet";
+  spec.path = root;
+  spec.image = {16, 20, "random_resized"};
+  const auto splits = acm::data::load_dataset(spec);
+  const auto& train = splits.train;
+  const std::size_t n = static_cast<std::size_t>(train.image_bytes());
+  std::vector<std::uint8_t> a(n), b(n), centre(n), expected(n);
+  int differs_by_epoch = 0, differs_from_centre = 0;
+  for (std::int64_t i = 0; i < train.size(); ++i) {
+    const acm::data::DrawKey k0{7, 0}, k1{7, 1};
+    train.read_image(i, a.data(), &k0);
+    train.read_image(i, b.data(), &k0);
+    EXPECT_EQ(a, b) << i;  // the same key, the same crop
+    train.read_image(i, b.data(), &k1);
+    differs_by_epoch += a != b;
+    train.read_image(i, centre.data());  // no key: the evaluation view
+    differs_from_centre += a != centre;
+    // The same crop by hand: the box from the sample's keyed draws, resampled from the file.
+    acm::data::KeyedRng rng(7, 0, static_cast<std::uint64_t>(i), acm::data::Stream::kResizedCrop);
+    const acm::data::CropDraws draws{[&](double lo, double hi) { return lo + (hi - lo) * rng.uniform(); },
+                                     [&](std::int64_t m) { return rng.below(m); }};
+    const auto box = acm::data::random_resized_crop_box(64, 48, {}, draws);
+    const auto f = acm::data::read_file_bytes(train.lazy->describe(i));
+    acm::data::decode_resampled(f.path, f.bytes.data(), f.bytes.size(),
+                                [&](std::int64_t, std::int64_t) { return acm::data::resized_crop_plan(box, 16); },
+                                expected.data());
+    EXPECT_EQ(a, expected) << i;
+  }
+  EXPECT_GE(differs_by_epoch, 5);
+  EXPECT_GE(differs_from_centre, 5);
+  const auto& val = splits.test;
+  const acm::data::DrawKey key{7, 3};
+  val.read_image(0, a.data(), &key);
+  val.read_image(0, b.data());
+  EXPECT_EQ(a, b);  // the validation split is centre-cropped whatever the key
+}
+
 TEST(ImageFolder, SpecValidatesGeometry) {
   nlohmann::json j = {{"name", "imagenet"}, {"path", "/x"}, {"image_size", 224}, {"resize", 200}};
   acm::config::JsonReader r(j, "$.dataset");
   expect_error<acm::config::ConfigError>([&] { acm::data::parse_dataset_spec(r); }, {"$.dataset.resize"});
+  j = {{"name", "imagenet"}, {"path", "/x"}, {"train_crop", "random"}};
+  acm::config::JsonReader r2(j, "$.dataset");
+  expect_error<acm::config::ConfigError>([&] { acm::data::parse_dataset_spec(r2); },
+                                         {"$.dataset.train_crop", "center", "random_resized"});
+  j = {{"name", "imagenet"}, {"path", "/x"}, {"decode_oversample", 0.5}};
+  acm::config::JsonReader r3(j, "$.dataset");
+  expect_error<acm::config::ConfigError>([&] { acm::data::parse_dataset_spec(r3); },
+                                         {"$.dataset.decode_oversample", "expected 0 (full-size decode) or a value in [1, 8]"});
+  // The defaults stay out of the resolved config (older results keep their identity); others are recorded.
+  j = {{"name", "imagenet"}, {"path", "/x"}};
+  acm::config::JsonReader r4(j, "$.dataset");
+  const auto plain = acm::data::to_json(acm::data::parse_dataset_spec(r4));
+  EXPECT_FALSE(plain.contains("train_crop"));
+  EXPECT_FALSE(plain.contains("decode_oversample"));
+  j = {{"name", "imagenet"}, {"path", "/x"}, {"train_crop", "random_resized"}, {"decode_oversample", 1}};
+  acm::config::JsonReader r5(j, "$.dataset");
+  const auto set = acm::data::to_json(acm::data::parse_dataset_spec(r5));
+  EXPECT_EQ(set["train_crop"], "random_resized");
+  EXPECT_EQ(set["decode_oversample"], 1.0);
 }
 
 }  // namespace

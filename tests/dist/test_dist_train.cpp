@@ -250,12 +250,13 @@ TEST(DistTrain, ANonFiniteLossOnOneRankFailsTheRunEverywhere) {
 }
 
 // An ImageNet-style JPEG folder, decoded lazily by each rank's loader threads: 4 classes told apart by colour,
-// learnt far above chance (25%) at 2 ranks.
-std::string write_image_folder_config(const TempDir& dir) {
+// learnt far above chance (25%) at 2 ranks. `crop`: the training crop ("center" or "random_resized").
+std::string write_image_folder_config(const TempDir& dir, const std::string& crop = "center") {
   testing::write_image_folder(dir.file("imagenet"), 4, 24, 6, 40, 36);
   return write_config(dir, "imagenet.json",
                       {{"dataset",
                         {{"name", "imagenet"}, {"path", dir.file("imagenet")}, {"image_size", 32}, {"resize", 36},
+                         {"train_crop", crop}, {"decode_oversample", crop == "center" ? 2.0 : 1.0},
                          {"train_size", nullptr}, {"test_size", nullptr}, {"channels", nullptr}, {"height", nullptr},
                          {"width", nullptr}, {"classes", nullptr}}},
                        // BatchNorm: GroupNorm normalises each image on its own and would erase a flat colour.
@@ -267,13 +268,16 @@ std::string write_image_folder_config(const TempDir& dir) {
                        {"loader_threads", 2}});
 }
 
+// With RandomResizedCrop and the faster DCT-scaled decode (oversampling 1) in training: both recorded.
 TEST(DistTrain, ImageFolderTrainsAtTwoRanks) {
   TempDir dir;
-  const Job j = launch(2, write_image_folder_config(dir), dir.file("out"));
+  const Job j = launch(2, write_image_folder_config(dir, "random_resized"), dir.file("out"));
   ASSERT_EQ(j.code, 0) << j.output;
   const json r = read_json(dir.file("out/result.json"));
   EXPECT_EQ(r["status"], "completed");
   EXPECT_EQ(r["config"]["dataset"]["name"], "imagenet");
+  EXPECT_EQ(r["config"]["dataset"]["train_crop"], "random_resized");
+  EXPECT_EQ(r["config"]["dataset"]["decode_oversample"], 1.0);
   EXPECT_GE(r["final"]["best_test_top1"].get<double>(), 75.0) << j.output;
 }
 

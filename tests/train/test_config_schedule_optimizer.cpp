@@ -118,6 +118,19 @@ TEST(RunConfig, EveryWrongFieldNamesItsPathAndTheAllowedValues) {
       {"f:$.model_options.stem: expected one of imagenet, cifar"});
 }
 
+// Fields valid one by one that cannot hold together are refused before anything runs, naming both.
+TEST(RunConfig, CombinationsThatCannotHoldAreRefused) {
+  const json rrc_cache = {
+      {"dataset", {{"name", "imagenet"}, {"path", "/data/imagenet"}, {"train_crop", "random_resized"}}},
+      {"mix", {{"method", "attentive_cutmix"}, {"cache", true}, {"extractor", {{"path", "x.pt"}}}}}};
+  expect_config_error([&] { parse_run_config(rrc_cache, "f"); },
+                      {"f:$.mix.cache: the attention cache holds one heatmap per centre-cropped training image",
+                       "f:$.dataset.train_crop \"random_resized\"", "set mix.cache false"});
+  json ok = rrc_cache;
+  ok["mix"]["cache"] = false;
+  EXPECT_EQ(parse_run_config(ok, "f").dataset.image.train_crop, "random_resized");
+}
+
 TEST(RunConfig, OverridesSetNestedFieldsWithJsonValues) {
   json j = json::object();
   apply_override(j, "optimizer.lr=0.05");
