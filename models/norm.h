@@ -20,8 +20,9 @@
 namespace acm::models {
 
 // In-place sum of a contiguous float64 CPU or device tensor over all ranks. Called from forward (the main
-// thread) and from backward (the autograd thread): the function must not share an MPI communicator with a
-// concurrent user (the gradient reducer has its own).
+// thread) and from backward (the autograd thread), while the gradient reducer's buckets are in flight: the
+// trainer hands it to the reducer's ordered queue (Reducer::run_in_order), so that one thread issues every
+// collective of a step in the same order on every rank.
 using SyncReduce = std::function<void(at::Tensor&)>;
 void set_sync_batch_norm_reduce(SyncReduce reduce);  // an empty function: one process
 

@@ -14,7 +14,7 @@ using clock_type = std::chrono::steady_clock;
 void EventLog::record(Kind kind, int index) {
   const double t = std::chrono::duration<double>(clock_type::now() - start_).count();
   std::lock_guard<std::mutex> lock(mu_);
-  events_.push_back({seq_++, kind, index, t});
+  events_.push_back({seq_++, kind, index, t, std::this_thread::get_id()});
 }
 
 std::vector<EventLog::Event> EventLog::events() const {
@@ -37,6 +37,10 @@ const char* EventLog::name(Kind kind) {
       return "allreduce_end";
     case Kind::kFinish:
       return "finish";
+    case Kind::kCallStart:
+      return "call_start";
+    case Kind::kCallEnd:
+      return "call_end";
   }
   return "?";
 }
@@ -169,38 +173,63 @@ void Reducer::mark_ready(int param) {
 void Reducer::launch_ready_locked() {
   bool launched = false;
   while (next_launch_ < bucket_count() && buckets_[static_cast<std::size_t>(next_launch_)].pending == 0) {
-    queue_.push_back(next_launch_++);
+    queue_.push_back(Job{next_launch_++});
     launched = true;
   }
   if (launched) cv_.notify_all();
 }
 
+void Reducer::run_in_order(const std::function<void(Communicator&)>& call) {
+  bool done = false;
+  std::exception_ptr error;
+  std::unique_lock<std::mutex> lock(mu_);
+  queue_.push_back(Job{-1, &call, calls_++, &done, &error});
+  cv_.notify_all();
+  cv_.wait(lock, [&] { return done; });
+  lock.unlock();
+  if (error) std::rethrow_exception(error);
+}
+
+void Reducer::run_job(const Job& job) {
+  const bool bucket = job.bucket >= 0;
+  if (log_) log_->record(bucket ? EventLog::Kind::kAllReduceStart : EventLog::Kind::kCallStart, bucket ? job.bucket : job.number);
+  std::exception_ptr err;
+  try {
+    if (bucket) {
+      at::Tensor& buf = buckets_[static_cast<std::size_t>(job.bucket)].buffer;
+      comm_.all_reduce(buf, ReduceOp::kSum);
+      if (average_ && comm_.size() > 1) buf.div_(comm_.size());
+    } else {
+      (*job.call)(comm_);
+    }
+  } catch (...) {
+    err = std::current_exception();
+  }
+  if (log_) log_->record(bucket ? EventLog::Kind::kAllReduceEnd : EventLog::Kind::kCallEnd, bucket ? job.bucket : job.number);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (bucket) {
+      ++done_;
+      if (err && !error_) error_ = err;
+    } else {
+      *job.error = err;
+      *job.done = true;
+    }
+  }
+  cv_.notify_all();
+}
+
 void Reducer::comm_loop() {
   while (true) {
-    int b = -1;
+    Job job;
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stop_
-      b = queue_.front();
+      job = queue_.front();
       queue_.pop_front();
     }
-    if (log_) log_->record(EventLog::Kind::kAllReduceStart, b);
-    std::exception_ptr err;
-    try {
-      at::Tensor& buf = buckets_[static_cast<std::size_t>(b)].buffer;
-      comm_.all_reduce(buf, ReduceOp::kSum);
-      if (average_ && comm_.size() > 1) buf.div_(comm_.size());
-    } catch (...) {
-      err = std::current_exception();
-    }
-    if (log_) log_->record(EventLog::Kind::kAllReduceEnd, b);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ++done_;
-      if (err && !error_) error_ = err;
-    }
-    cv_.notify_all();
+    run_job(job);
   }
 }
 

@@ -15,6 +15,13 @@
 // in the graph) are zeroed and their buckets launched by finish(): no bucket waits forever, and every rank
 // issues the same collectives in the same order.
 //
+// One ordered queue for every collective of a step. The communication thread issues the buckets and any other
+// collective handed to run_in_order() (SyncBN's, from forward on the main thread and from backward on the
+// autograd thread) one at a time, in the order they were handed over. Bucket readiness and SyncBN's backward
+// both come from the one autograd thread in graph order, so every rank issues the same sequence: with NCCL,
+// two communicators fed from different threads in an order that differs between ranks can leave their kernels
+// waiting on each other for ever on a shared GPU; one thread on one communicator cannot.
+//
 // One backward per finish(): gradient accumulation over several backward passes is not supported.
 #pragma once
 
@@ -26,6 +33,7 @@
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,12 +57,13 @@ struct ReducerOptions {
 // What happened when, in one sequence across threads: the test of overlap, and a trace for people.
 class EventLog {
  public:
-  enum class Kind { kGradReady, kAllReduceStart, kAllReduceEnd, kFinish };
+  enum class Kind { kGradReady, kAllReduceStart, kAllReduceEnd, kFinish, kCallStart, kCallEnd };
   struct Event {
     std::int64_t seq;  // order of recording across all threads
     Kind kind;
-    int index;  // parameter (kGradReady) or bucket
+    int index;  // parameter (kGradReady), bucket (kAllReduce*) or the call's number (kCall*)
     double seconds;
+    std::thread::id thread;  // who recorded it
   };
   void record(Kind kind, int index);
   std::vector<Event> events() const;
@@ -86,6 +95,10 @@ class Reducer {
   // What a parameter's hook calls once its gradient is in (public for benchmarks: reduce without backward).
   void mark_ready(int param);
 
+  // Runs `call` with the reducer's communicator on the communication thread, after every collective handed
+  // over before it, and waits for it; rethrows what it throws. Safe from any thread but the communication one.
+  void run_in_order(const std::function<void(Communicator&)>& call);
+
   int bucket_count() const { return static_cast<int>(buckets_.size()); }
   std::int64_t bucket_bytes(int b) const;
   const std::vector<int>& bucket_params(int b) const { return buckets_[static_cast<std::size_t>(b)].params; }
@@ -101,8 +114,17 @@ class Reducer {
     std::vector<std::int64_t> offsets;
     int pending = 0;
   };
+  // A queued collective: a bucket's all-reduce, or a caller's (run_in_order) that waits on `done`.
+  struct Job {
+    int bucket = -1;
+    const std::function<void(Communicator&)>* call = nullptr;
+    int number = 0;
+    bool* done = nullptr;
+    std::exception_ptr* error = nullptr;
+  };
   void launch_ready_locked();
   void comm_loop();
+  void run_job(const Job& job);
 
   std::vector<at::Tensor> params_;
   std::vector<int> bucket_of_;
@@ -114,8 +136,8 @@ class Reducer {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<int> queue_;
-  int next_launch_ = 0, done_ = 0;
+  std::deque<Job> queue_;
+  int next_launch_ = 0, done_ = 0, calls_ = 0;
   bool stop_ = false;
   std::exception_ptr error_;
   double wait_seconds_ = 0;

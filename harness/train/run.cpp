@@ -74,7 +74,7 @@ Run::Run(const RunConfig& config, const TrainOptions& options)
 }
 
 Run::~Run() {
-  if (norm_comm_) models::set_sync_batch_norm_reduce(nullptr);
+  if (sync_bn_) models::set_sync_batch_norm_reduce(nullptr);
 }
 
 // Once the claim is gone it stays gone.
@@ -161,12 +161,6 @@ void Run::check_run_shape() {
     throw config::ConfigError("$.distributed.backend: mpi reduces CPU tensors; this run's device is " +
                               device_.str() + " (use nccl or auto)");
   }
-  if (c_.model_spec.norm == models::Norm::kSyncBatch && ranks_ > 1 && backend_ == "mpi" &&
-      !dist::World::thread_multiple()) {
-    throw config::ConfigError(
-        "$.model_options.norm: sync_batch reduces from the autograd thread while gradients are reduced on "
-        "another; this MPI grants only MPI_THREAD_SERIALIZED (use batch or group)");
-  }
   if (opt_.resume && !fs::path_exists(ckpt_path_)) {
     throw std::runtime_error("--resume: " + ckpt_path_ + " is not visible on this rank (" + world_.host() +
                              "): the output folder must be on a file system every rank sees");
@@ -218,7 +212,7 @@ void Run::make_optimizer() {
 }
 
 // Gradients: bucketed, reduced on a communication thread during backward. Every rank starts from rank 0's
-// parameters and buffers. SyncBN gets a communicator of its own.
+// parameters and buffers.
 void Run::connect() {
   grad_comm_ = make_communicator(backend_, *grad_world_);
   std::vector<at::Tensor> trainable, state;
@@ -235,10 +229,13 @@ void Run::connect() {
       dist::ReducerOptions{static_cast<std::int64_t>(c_.distributed.bucket_mb * (1 << 20)),
                            static_cast<std::int64_t>(c_.distributed.first_bucket_mb * (1 << 20)),
                            /*average=*/false});
+  // SyncBN's reductions join the reducer's queue: one thread issues every collective of a step, in the order
+  // the main and autograd threads ask for them, the same on every rank (reducer.h).
   if (c_.model_spec.norm == models::Norm::kSyncBatch && ranks_ > 1) {
-    norm_world_ = world_.split(0, rank_);
-    norm_comm_ = make_communicator(backend_, *norm_world_);
-    models::set_sync_batch_norm_reduce([comm = norm_comm_.get()](at::Tensor& t) { comm->all_reduce(t); });
+    sync_bn_ = true;
+    models::set_sync_batch_norm_reduce([r = reducer_.get()](at::Tensor& t) {
+      r->run_in_order([&t](dist::Communicator& comm) { comm.all_reduce(t); });
+    });
   }
   dist_record_ = {{"world_size", ranks_},
                   {"hosts", world_.all_gather(world_.host())},

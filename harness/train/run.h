@@ -116,12 +116,13 @@ class Run {
   const dist::World& world_;
   const int rank_, ranks_;
   const bool lead_;  // rank 0: prints and writes
-  // Three communicators of their own: control (votes, metrics) on the main thread, gradients on the reducer's
-  // thread, SyncBN statistics on the autograd thread. MPI orders collectives per communicator.
+  // Two communicators: control (votes, metrics) on the main thread; gradients and SyncBN's statistics on the
+  // reducer's thread, issued in one order (reducer.h). MPI orders collectives per communicator.
   dist::MpiCommunicator control_;
-  std::unique_ptr<dist::World> grad_world_, norm_world_;
-  std::unique_ptr<dist::Communicator> grad_comm_, norm_comm_;
+  std::unique_ptr<dist::World> grad_world_;
+  std::unique_ptr<dist::Communicator> grad_comm_;
   std::unique_ptr<dist::Reducer> reducer_;
+  bool sync_bn_ = false;  // SyncBN's reduce function is ours to clear
   const nlohmann::json resolved_;
   const std::string hash_, result_path_, ckpt_path_;
   Fault fault_;

@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <set>
+#include <thread>
 
 #include "harness/dist/agree.h"
 #include "harness/dist/communicator.h"
@@ -267,6 +269,58 @@ TEST(SyncBatchNorm, EqualsBatchNormOnTheGlobalBatch) {
   for (auto& t : model->buffers()) got_buf.push_back(t.to(at::kDouble));
   for (auto& t : ref->buffers()) want_buf.push_back(t.to(at::kDouble));
   expect_close(got_buf, want_buf, 1e-5, "running statistics");
+}
+
+// SyncBN's collectives (forward on this thread, backward from autograd) and the gradient buckets go through
+// the reducer's one queue: a single thread issues all of them, SyncBN's backward reductions fall between the
+// buckets, and the sequence is the same on every rank, step after step. (With NCCL, two communicators fed
+// from two threads in orders that differ between ranks can hang a shared GPU; this is what rules it out.)
+TEST(Reducer, SyncBnAndBucketsAreIssuedByOneThreadInOneOrderOnEveryRank) {
+  World& w = World::init();
+  MpiCommunicator comm(w);
+  EventLog log;
+  auto model = tiny_resnet(models::Norm::kSyncBatch, 11);
+  Reducer r(model->parameters(), comm, {16 << 10, 4 << 10}, &log);
+  ASSERT_GE(r.bucket_count(), 2);
+  models::set_sync_batch_norm_reduce(
+      [&](at::Tensor& t) { r.run_in_order([&t](Communicator& c) { c.all_reduce(t); }); });
+  const GlobalBatch b = global_batch(12, 3, 8, 5);
+  auto [x, y] = local_part(b, w);
+  std::vector<std::string> steps;
+  for (int step = 0; step < 3; ++step) {
+    log.clear();
+    nn::functional::cross_entropy(model->forward(x), y).backward();
+    r.finish();
+    std::string seq;
+    std::set<std::thread::id> issuers;
+    int first_bucket = -1, last_bucket = -1, pos = 0, calls_between = 0;
+    std::vector<char> kinds;
+    for (const auto& e : log.events()) {
+      if (e.kind != EventLog::Kind::kAllReduceStart && e.kind != EventLog::Kind::kCallStart) continue;
+      const bool bucket = e.kind == EventLog::Kind::kAllReduceStart;
+      seq += bucket ? "b" + std::to_string(e.index) + " " : std::string("s ");  // calls are numbered across steps
+      issuers.insert(e.thread);
+      kinds.push_back(bucket ? 'b' : 's');
+      if (bucket) {
+        if (first_bucket < 0) first_bucket = pos;
+        last_bucket = pos;
+      }
+      ++pos;
+    }
+    for (int k = first_bucket; k >= 0 && k < last_bucket; ++k) calls_between += kinds[static_cast<std::size_t>(k)] == 's';
+    EXPECT_EQ(issuers.size(), 1u) << seq;
+    EXPECT_EQ(issuers.count(std::this_thread::get_id()), 0u) << "the communication thread issues them";
+    EXPECT_GT(calls_between, 0) << "SyncBN's backward reductions between the buckets: " << seq;
+    steps.push_back(seq);
+    for (auto& p : model->parameters()) p.mutable_grad().zero_();
+  }
+  models::set_sync_batch_norm_reduce(nullptr);
+  std::string mine;
+  for (const auto& s : steps) mine += s + "| ";
+  const std::vector<std::string> all = w.all_gather(mine);
+  for (std::size_t k = 1; k < all.size(); ++k) EXPECT_EQ(all[k], all[0]) << "rank " << k;
+  EXPECT_EQ(steps[1], steps[0]);
+  EXPECT_EQ(steps[2], steps[0]);
 }
 
 TEST(Agree, EveryRankStopsWithTheFailingRanksMessageAndCode) {
