@@ -58,15 +58,50 @@ void Loader::start_epoch(std::int64_t epoch, std::vector<std::int64_t> sample_id
   work_cv_.notify_all();
 }
 
+std::size_t Loader::buffer_count() const {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  return pool_.size();
+}
+
+// A buffer set is free when the pool's own tensors are the only references to its storage. The batch's views
+// are made under the lock: from then on they keep the set taken.
+void Loader::take_buffers(std::int64_t count, Batch& out) const {
+  std::lock_guard<std::mutex> lock(pool_mu_);
+  const Buffers* free = nullptr;
+  for (const Buffers& b : pool_) {
+    if (b.images.storage().use_count() == 1 && b.labels.storage().use_count() == 1 &&
+        b.indices.storage().use_count() == 1 && b.geometry.storage().use_count() == 1) {
+      free = &b;
+      break;
+    }
+  }
+  if (!free) {
+    const std::int64_t n = options_.batch_size;
+    const auto opts = at::TensorOptions().pinned_memory(options_.pin_memory);
+    pool_.push_back({at::empty({n, ds_.channels, ds_.height, ds_.width}, opts.dtype(at::kFloat)),
+                     at::empty({n}, opts.dtype(at::kLong)), at::empty({n}, opts.dtype(at::kLong)),
+                     at::empty({n, 3}, opts.dtype(at::kInt))});
+    free = &pool_.back();
+  }
+  out.images = free->images.narrow(0, 0, count);
+  out.labels = free->labels.narrow(0, 0, count);
+  out.indices = free->indices.narrow(0, 0, count);
+  out.geometry = free->geometry.narrow(0, 0, count);
+}
+
 Batch Loader::assemble(std::int64_t epoch, std::int64_t number, const std::int64_t* ids,
                        std::int64_t count) const {
   Batch b;
   b.epoch = epoch;
   b.number = number;
-  b.images = at::empty({count, ds_.channels, ds_.height, ds_.width}, at::kFloat);
-  b.labels = at::empty({count}, at::kLong);
-  b.indices = at::empty({count}, at::kLong);
-  b.geometry = at::empty({count, 3}, at::kInt);
+  if (count <= options_.batch_size) {
+    take_buffers(count, b);
+  } else {  // a caller's own batch, larger than the loader's (tests, benchmarks)
+    b.images = at::empty({count, ds_.channels, ds_.height, ds_.width}, at::kFloat);
+    b.labels = at::empty({count}, at::kLong);
+    b.indices = at::empty({count}, at::kLong);
+    b.geometry = at::empty({count, 3}, at::kInt);
+  }
   float* img = b.images.data_ptr<float>();
   auto* lab = b.labels.data_ptr<std::int64_t>();
   auto* idx = b.indices.data_ptr<std::int64_t>();

@@ -8,6 +8,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -36,6 +37,7 @@ struct LoaderOptions {
   int prefetch = 4;        // batches assembled ahead of the consumer
   std::uint64_t seed = 0;
   TransformSpec transform;
+  bool pin_memory = false;  // page-locked host buffers (for non-blocking copies to a CUDA device)
 };
 
 // The order in which an epoch visits the samples: 0..n-1, or a permutation keyed on (seed, epoch) only.
@@ -58,9 +60,19 @@ class Loader {
   // Assembles one batch from explicit sample ids (what the threads run; public for tests and benchmarks).
   Batch assemble(std::int64_t epoch, std::int64_t number, const std::int64_t* ids, std::int64_t count) const;
 
+  // Batches are assembled into host buffers that are reused once nobody holds the batch any more (the
+  // consumer dropped it and nothing kept a view of it): no allocation per step. The pool grows only while
+  // more batches are held than it has; this is how many it holds now.
+  std::size_t buffer_count() const;
+
  private:
   void worker_loop();
   Batch build(std::int64_t number) const;
+  // Points the batch's tensors at a free buffer set (its first `count` rows); they keep it taken.
+  struct Buffers {
+    at::Tensor images, labels, indices, geometry;
+  };
+  void take_buffers(std::int64_t count, Batch& out) const;
 
   const Dataset& ds_;
   LoaderOptions options_;
@@ -74,6 +86,9 @@ class Loader {
   std::map<std::int64_t, std::exception_ptr> errors_;
   bool stop_ = false;
   std::vector<std::thread> threads_;
+
+  mutable std::mutex pool_mu_;
+  mutable std::deque<Buffers> pool_;  // a deque: growing it leaves the other sets in place
 };
 
 }  // namespace acm::data

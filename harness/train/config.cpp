@@ -112,6 +112,12 @@ void check_device(const JsonReader& r, const RunConfig& c) {
 
 // Fields that are each valid but do not hold together.
 void check_combinations(const JsonReader& r, const RunConfig& c) {
+  if (c.sync_every > 1 && c.precision == "fp16") {
+    throw ConfigError(r.path_of("sync_every") + ": " + std::to_string(c.sync_every) + " with " +
+                      r.path_of("precision") +
+                      " \"fp16\": the dynamic loss scale decides every step whether to apply it, which needs the "
+                      "host each step; use 0 or 1, or bf16");
+  }
   if (c.mix.cache && c.dataset.name == "imagenet" && c.dataset.image.train_crop == "random_resized") {
     throw ConfigError(r.path_of("mix.cache") +
                       ": the attention cache holds one heatmap per centre-cropped training image, but with " +
@@ -157,6 +163,8 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
   check_device(r, c);
   c.channels_last = r.get_bool("channels_last", c.channels_last);
   c.precision = r.get_choice("precision", c.precision, {"fp32", "bf16", "fp16"});
+  c.cudnn_benchmark = r.get_bool("cudnn_benchmark", c.cudnn_benchmark);
+  c.sync_every = static_cast<int>(r.get_int("sync_every", c.sync_every, 0, 100000));
   parse_distributed(r, c);
   r.finish();
   check_combinations(r, c);
@@ -215,6 +223,8 @@ json to_json(const RunConfig& c) {
             {"first_bucket_mb", c.distributed.first_bucket_mb},
             {"backend", c.distributed.backend}}}};
   if (c.precision != "fp32") out["precision"] = c.precision;
+  if (c.cudnn_benchmark) out["cudnn_benchmark"] = true;
+  if (c.sync_every != 0) out["sync_every"] = c.sync_every;
   return out;
 }
 

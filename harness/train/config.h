@@ -73,6 +73,12 @@ struct RunConfig {
   // fp32 | bf16 | fp16: forward and loss under autocast to that type (harness/train/precision.h). Written into
   // the resolved config only when not fp32, so that fp32 configs keep their hashes and sweep run ids.
   std::string precision = "fp32";
+  // cuDNN's autotuner (torch.backends.cudnn.benchmark) on CUDA devices; written only when true.
+  bool cudnn_benchmark = false;
+  // Steps between the ranks' votes (loss, top-1, stop requests, a non-finite loss), each one host
+  // synchronisation: 0 picks 1 on the CPU and with fp16 (its skip decision is per step), 16 on CUDA. Written
+  // only when not 0.
+  int sync_every = 0;
   DistConfig distributed;
 };
 

@@ -115,6 +115,10 @@ void Run::setup() {
     state_.timing.emplace(part, 0.0);
   }
   connect();
+  // The step's sums stay on the device between votes (vote_if_due).
+  pending_ = at::zeros({4}, at::TensorOptions().dtype(at::kDouble).device(device_));
+  pending_[3] = std::numeric_limits<double>::infinity();
+  sync_every_ = c_.sync_every > 0 ? c_.sync_every : (device_.is_cuda() && !loss_scaled_ ? kCudaSyncEvery : 1);
   print_banner();
   model_->train();
   mixer_ = augment::make_mixer(c_.mix, attention_.heatmaps);
@@ -161,6 +165,9 @@ void Run::check_run_shape() {
     throw config::ConfigError("$.distributed.backend: mpi reduces CPU tensors; this run's device is " +
                               device_.str() + " (use nccl or auto)");
   }
+  // cuDNN's autotuner: the fastest algorithm per shape, measured on first use (shapes are fixed here, since
+  // training drops the last partial batch). Not bit-reproducible between runs, hence off by default.
+  at::globalContext().setBenchmarkCuDNN(c_.cudnn_benchmark && device_.is_cuda());
   if (opt_.resume && !fs::path_exists(ckpt_path_)) {
     throw std::runtime_error("--resume: " + ckpt_path_ + " is not visible on this rank (" + world_.host() +
                              "): the output folder must be on a file system every rank sees");
@@ -190,7 +197,9 @@ void Run::make_loaders() {
   lo.seed = c_.seed;
   lo.drop_last = true;
   lo.transform = train_transform(c_, splits_->train);
+  lo.pin_memory = device_.is_cuda();  // non-blocking copies (batch_copy.h)
   train_loader_ = std::make_unique<data::Loader>(splits_->train, lo);
+  copier_ = std::make_unique<BatchCopier>(device_);
   data::LoaderOptions eo = lo;
   eo.batch_size = c_.eval_batch_size;
   eo.drop_last = false;
@@ -276,6 +285,7 @@ void Run::start_epoch() {
       dist::shard_epoch(data::epoch_order(splits_->train.size(), c_.seed, s.epoch, /*shuffle=*/true),
                         {c_.batch_size, /*drop_last=*/true}, rank_, ranks_);
   order.erase(order.begin(), order.begin() + s.step_in_epoch * local_batch_);
+  copier_->drop();
   train_loader_->start_epoch(s.epoch, order);
   progress_ = std::make_unique<harness::Progress>(
       "epoch " + std::to_string(s.epoch + 1) + "/" + std::to_string(c_.epochs), steps_per_epoch_, "img", out_);
@@ -286,13 +296,20 @@ void Run::start_epoch() {
 
 bool Run::step() {
   auto t = clock::now();
-  auto batch = train_loader_->next();
+  // This step's batch (started by the previous step, or now at an epoch's start), and the next one's copy
+  // started before this step's work: on a GPU it runs on a side stream meanwhile.
+  std::optional<data::Batch> first;
+  if (!copier_->started() && (first = train_loader_->next())) copier_->start(std::move(*first));
+  auto batch = copier_->take();
+  if (batch) {
+    if (auto next = train_loader_->next()) copier_->start(std::move(*next));
+  }
   state_.timing["data"] += since(t);
   if (!batch) return false;
   const ScheduleValue sv = schedule_->at(state_.global_step);
   lr_ = sv.lr;
-  at::Tensor x = batch->images.to(device_), y = batch->labels.to(device_);
-  const at::Tensor targets = c_.mix.method != "none" ? mix(x, y, *batch) : at::Tensor();
+  at::Tensor x = batch->images, y = batch->labels;
+  const at::Tensor targets = c_.mix.method != "none" ? mix(x, y, batch->host) : at::Tensor();
   fault_.check_step(rank_, state_.global_step);
   const StepVote vote = forward_backward(x, y, targets);
   if (!after_vote(vote, sv.lr)) return false;
@@ -300,14 +317,17 @@ bool Run::step() {
   if (!skip_step_) optimizer_->step(sv.lr, sv.momentum);
   state_.timing["optimizer"] += since(t);
   TrainState& s = state_;
-  s.epoch_loss_sum += vote.loss_sum;
-  s.epoch_correct += vote.correct;
-  s.epoch_seen += vote.images;
-  images_this_sitting_ += vote.images;
+  if (vote.images > 0) {  // a step that voted: the sums since the last vote
+    s.epoch_loss_sum += vote.loss_sum;
+    s.epoch_correct += vote.correct;
+    s.epoch_seen += vote.images;
+    shown_loss_ = vote.loss_sum / vote.images;
+  }
+  images_this_sitting_ += static_cast<double>(local_batch_ * ranks_);  // training drops partial batches
   ++s.step_in_epoch;
   ++s.global_step;
   char extra[96];
-  std::snprintf(extra, sizeof extra, "loss %.4f | lr %.4g", vote.loss_sum / std::max(vote.images, 1.0), lr_);
+  std::snprintf(extra, sizeof extra, "loss %.4f | lr %.4g", shown_loss_, lr_);
   progress_->update(s.step_in_epoch, images_this_sitting_, extra);
   const bool stop = vote.stop > 0 || (opt_.stop_after > 0 && s.global_step >= opt_.stop_after);
   // A stop on the epoch's last step is taken at the epoch boundary, after its eval and checkpoint.
@@ -365,33 +385,73 @@ StepVote Run::forward_backward(at::Tensor x, const at::Tensor& y, const at::Tens
   } else {
     (ranks_ > 1 ? loss * (1.0 / ranks_) : loss).backward();
   }
-  const double local_loss = loss.item<double>();
-  StepVote mine;
-  mine.images = static_cast<double>(y.size(0));
-  mine.loss_sum = std::isfinite(local_loss) ? local_loss * mine.images : 0.0;
-  mine.correct = static_cast<double>(logits.argmax(1).eq(y).sum().item<std::int64_t>());
-  mine.nonfinite = std::isfinite(local_loss) || loss_scaled_ ? 0.0 : 1.0;
-  mine.stop = stop_requested() ? 1.0 : 0.0;
+  accumulate(loss, logits, y);
   state_.timing["forward_backward"] += since(t);
   t = clock::now();
   reducer_->finish();
+  StepVote mine;
   if (loss_scaled_) {  // the summed gradients, unscaled; an overflow anywhere skips the step on every rank
     std::vector<at::Tensor> grads;
     for (auto& p : model_->parameters()) {
       if (p.grad().defined()) grads.push_back(p.mutable_grad());
     }
-    mine.overflow = state_.loss_scale.unscale_and_check(grads) || !std::isfinite(local_loss) ? 1.0 : 0.0;
+    mine.overflow = state_.loss_scale.unscale_and_check(grads) || !loss.isfinite().item<bool>() ? 1.0 : 0.0;
   }
+  const StepVote all = vote_if_due(mine);
+  state_.timing["communication"] += since(t);
+  return all;
+}
+
+// This step's loss sum, top-1 hits and non-finite count, added on the device: no host synchronisation.
+void Run::accumulate(const at::Tensor& loss, const at::Tensor& logits, const at::Tensor& y) {
+  torch::NoGradGuard no_grad;
+  const at::Tensor l = loss.detach().to(at::kDouble).reshape({1});
+  const at::Tensor finite = l.isfinite();
+  const double images = static_cast<double>(y.size(0));
+  const at::Tensor step = at::full({1}, static_cast<double>(state_.global_step), l.options());
+  const at::Tensor contrib =
+      at::cat({at::where(finite, l * images, 0.0), logits.detach().argmax(1).eq(y).sum().to(at::kDouble).reshape({1}),
+               at::logical_not(finite).to(at::kDouble), at::where(finite, std::numeric_limits<double>::infinity(), step)});
+  pending_.narrow(0, 0, 3).add_(contrib.narrow(0, 0, 3));
+  at::Tensor first = pending_.narrow(0, 3, 1);
+  at::minimum_out(first, first, contrib.narrow(0, 3, 1));
+  pending_images_ += images;
+}
+
+// Every `sync_every` steps, at the epoch's last step and before a planned stop: the device's sums come to the
+// host (the one synchronisation), and the ranks vote on them. Other steps return an empty vote (images 0).
+StepVote Run::vote_if_due(StepVote mine) {
+  const TrainState& s = state_;
+  const bool due = (s.step_in_epoch + 1) % sync_every_ == 0 || s.step_in_epoch + 1 >= steps_per_epoch_ ||
+                   (opt_.stop_after > 0 && s.global_step + 1 >= opt_.stop_after) || mine.overflow > 0;
+  if (!due) return mine;
+  ++votes_;
+  const at::Tensor host = pending_.to(at::kCPU);
+  const double* v = host.data_ptr<double>();
+  mine.images = pending_images_;
+  mine.loss_sum = v[0];
+  mine.correct = v[1];
+  mine.nonfinite = v[2] > 0 && !loss_scaled_ ? 1.0 : 0.0;
+  mine.stop = stop_requested() ? 1.0 : 0.0;
   // Rank 0's lost claim is read from the heartbeat's flag: no file access per step.
   if (lead_ && opt_.claim_lost && opt_.claim_lost->load()) claim_gone_ = true;
   mine.claim_lost = claim_gone_ ? 1.0 : 0.0;
-  const StepVote all = mine.summed(control_, ranks_);
-  state_.timing["communication"] += since(t);
+  if (v[2] > 0) first_nonfinite_step_ = static_cast<std::int64_t>(v[3]);
+  pending_.zero_();
+  pending_[3] = std::numeric_limits<double>::infinity();
+  pending_images_ = 0;
+  StepVote all = mine.summed(control_, ranks_);
   if (all.nonfinite > 0) {
-    const std::string where = std::isfinite(local_loss) ? " on " + std::to_string(static_cast<int>(all.nonfinite)) +
-                                                              " of " + std::to_string(ranks_) + " ranks"
-                                                        : " (" + std::to_string(local_loss) + ")";
-    nonfinite_where_ = where;
+    if (ranks_ > 1) {
+      nonfinite_where_ = " on " + std::to_string(static_cast<int>(all.nonfinite)) + " of " + std::to_string(ranks_) +
+                         " ranks";
+      // The earliest step any rank saw it at: one more (rare) collective, on the failing path only.
+      at::Tensor first = at::full({1}, first_nonfinite_step_ >= 0 ? -static_cast<double>(first_nonfinite_step_)
+                                                                   : -std::numeric_limits<double>::infinity(),
+                                  at::kDouble);
+      control_.all_reduce(first, dist::ReduceOp::kMax);
+      first_nonfinite_step_ = static_cast<std::int64_t>(-first.item<double>());
+    }
   }
   return all;
 }
@@ -406,9 +466,13 @@ bool Run::after_vote(const StepVote& v, double lr) {
   skip_step_ = v.overflow > 0;
   if (loss_scaled_) state_.loss_scale.update(skip_step_);
   if (v.nonfinite > 0) {
-    write_result(Outcome::kFailed, "non-finite loss" + nonfinite_where_ + " at epoch " + std::to_string(s.epoch + 1) +
-                                       " step " + std::to_string(s.step_in_epoch + 1) + " (global step " +
-                                       std::to_string(s.global_step + 1) + ", lr " + std::to_string(lr) + ")");
+    // The first non-finite step this rank saw (votes come every sync_every steps); else the voting step.
+    const std::int64_t at = first_nonfinite_step_ >= 0 ? first_nonfinite_step_ : s.global_step;
+    const std::int64_t in_epoch = s.step_in_epoch - (s.global_step - at);
+    std::string when = "epoch " + std::to_string(s.epoch + 1) + " step " + std::to_string(in_epoch + 1) +
+                       " (global step " + std::to_string(at + 1) + ", lr " + std::to_string(lr) + ")";
+    if (at != s.global_step) when += ", found at the vote of global step " + std::to_string(s.global_step + 1);
+    write_result(Outcome::kFailed, "non-finite loss" + nonfinite_where_ + " at " + when);
     return false;
   }
   return true;
@@ -524,7 +588,9 @@ json Run::result_json(Outcome status, const std::string& error) const {
                  {"distributed", dist_record_},
                  {"epochs", epochs},
                  {"timing", state_.timing},
-                 {"precision", {{"dtype", c_.precision}}}};
+                 {"precision", {{"dtype", c_.precision}}},
+                 // Host synchronisations of the training steps: a vote every `every` steps (this sitting's count).
+                 {"host_sync", {{"every", sync_every_}, {"votes_this_sitting", votes_}}}};
   if (loss_scaled_) result["precision"].update(state_.loss_scale.to_json());
   if (completed) {
     result["device"] = device_.str();

@@ -31,6 +31,7 @@
 #include "harness/dist/communicator.h"
 #include "harness/dist/reducer.h"
 #include "harness/train/attention_setup.h"
+#include "harness/train/batch_copy.h"
 #include "harness/train/checkpoint.h"
 #include "harness/train/config.h"
 #include "harness/train/fault.h"
@@ -48,6 +49,10 @@ class Progress;
 }
 
 namespace acm::train {
+
+// On CUDA devices a vote (the host's one synchronisation with the GPU in a step) every this many steps unless
+// `sync_every` says otherwise.
+inline constexpr int kCudaSyncEvery = 16;
 
 // What each rank puts into one step's vote; summed over the ranks, it is the step's global view: the loss and
 // accuracy over the global batch, how many ranks saw a non-finite loss, whether any rank was asked to stop
@@ -102,6 +107,8 @@ class Run {
   void print_banner() const;
   at::Tensor mix(at::Tensor& x, const at::Tensor& y, const data::Batch& batch);
   StepVote forward_backward(at::Tensor x, const at::Tensor& y, const at::Tensor& targets);
+  void accumulate(const at::Tensor& loss, const at::Tensor& logits, const at::Tensor& y);
+  StepVote vote_if_due(StepVote mine);
   bool after_vote(const StepVote& v, double lr);
   void record_epoch(double lr);
   void checkpoint(const TrainState& st);
@@ -135,6 +142,7 @@ class Run {
   std::map<std::string, std::string> model_record_;
   data::LoaderOptions loader_options_;
   std::unique_ptr<data::Loader> train_loader_, test_loader_;
+  std::unique_ptr<BatchCopier> copier_;  // batches to the device, one ahead
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Schedule> schedule_;
   std::unique_ptr<augment::Mixer> mixer_;
@@ -154,6 +162,13 @@ class Run {
   bool stop_at_epoch_end_ = false;
   bool skip_step_ = false;  // fp16: this step's gradients overflowed somewhere
   std::string nonfinite_where_;  // which ranks saw the non-finite loss, for the failed result's error
+  std::int64_t first_nonfinite_step_ = -1;  // the global step of the first non-finite loss, once voted on
+  // Sums since the last vote, on the device: loss × images (finite losses), top-1 hits, non-finite losses and
+  // the first step with one (+inf: none). The host learns them every sync_every_ steps.
+  at::Tensor pending_;
+  double pending_images_ = 0, shown_loss_ = 0;
+  int sync_every_ = 1;
+  std::int64_t votes_ = 0;
   std::optional<Outcome> stopped_;
 };
 

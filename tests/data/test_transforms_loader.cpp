@@ -194,6 +194,34 @@ TEST(Loader, DropLastAndRestartingEpochs) {
   EXPECT_EQ(again[0].indices[0].item<std::int64_t>(), 0);
 }
 
+// Batches live in host buffers the loader reuses: over five epochs of a consumer that drops each batch after
+// its step the pool stops growing after the first epoch (prefetched + assembling + the one in use), and a
+// batch still held is never written over.
+TEST(Loader, HostBuffersAreReusedAndNeverOverwrittenWhileHeld) {
+  const Dataset d = small_dataset();
+  LoaderOptions o = options(2);
+  Loader loader(d, o);
+  const auto ids = epoch_order(d.size(), 0, 0, false);
+  std::set<const void*> seen;
+  std::vector<std::size_t> pool_after_epoch;
+  for (std::int64_t epoch = 0; epoch < 5; ++epoch) {
+    loader.start_epoch(epoch, ids);
+    while (auto b = loader.next()) seen.insert(b->images.data_ptr());
+    pool_after_epoch.push_back(loader.buffer_count());
+  }
+  const std::size_t bound = static_cast<std::size_t>(o.prefetch + o.threads + 2);
+  EXPECT_LE(pool_after_epoch.back(), bound);
+  EXPECT_EQ(pool_after_epoch.back(), pool_after_epoch[1]) << "no growth after the first epoch";
+  EXPECT_EQ(seen.size(), pool_after_epoch.back()) << "25 batches, every one in a pooled buffer";
+  // Hold the first batch of an epoch while the rest are made: it keeps its values and its own buffer.
+  loader.start_epoch(7, ids);
+  const auto held = loader.next();
+  ASSERT_TRUE(held.has_value());
+  const at::Tensor copy = held->images.clone();
+  while (auto b = loader.next()) EXPECT_NE(b->images.data_ptr(), held->images.data_ptr());
+  EXPECT_TRUE(at::equal(held->images, copy));
+}
+
 TEST(Loader, RejectsSampleIdsOutsideTheDataset) {
   const Dataset d = small_dataset();
   Loader loader(d, options(1));

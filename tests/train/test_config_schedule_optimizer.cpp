@@ -129,6 +129,20 @@ TEST(RunConfig, CombinationsThatCannotHoldAreRefused) {
   json ok = rrc_cache;
   ok["mix"]["cache"] = false;
   EXPECT_EQ(parse_run_config(ok, "f").dataset.image.train_crop, "random_resized");
+  expect_config_error([] { parse_run_config({{"precision", "fp16"}, {"sync_every", 8}}, "f"); },
+                      {"f:$.sync_every: 8 with f:$.precision \"fp16\"", "use 0 or 1, or bf16"});
+  EXPECT_EQ(parse_run_config({{"precision", "fp16"}, {"sync_every", 1}}, "f").sync_every, 1);
+}
+
+// Options that change no result of a default run stay out of the resolved config (and so out of run ids)
+// until they are set.
+TEST(RunConfig, NewOptionsAreRecordedOnlyWhenSet) {
+  const json plain = to_json(parse_run_config(json::object(), "f"));
+  EXPECT_FALSE(plain.contains("cudnn_benchmark"));
+  EXPECT_FALSE(plain.contains("sync_every"));
+  const json set = to_json(parse_run_config({{"cudnn_benchmark", true}, {"sync_every", 16}}, "f"));
+  EXPECT_EQ(set["cudnn_benchmark"], true);
+  EXPECT_EQ(set["sync_every"], 16);
 }
 
 TEST(RunConfig, OverridesSetNestedFieldsWithJsonValues) {

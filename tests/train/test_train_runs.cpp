@@ -427,6 +427,39 @@ TEST(Precision, Fp16OverflowSkipsTheStepAndBacksOffTheScale) {
   EXPECT_EQ(json::parse(state_of(dir.file("o/checkpoint.safetensors"), "loss_scale")), in_checkpoint);
 }
 
+// The ranks vote (the step's one host synchronisation) every `sync_every` steps: the same training, a quarter of
+// the votes, a stop between votes still resumes bit-identically, and a non-finite loss between votes is
+// reported at the step it happened.
+TEST(TrainRun, VotingEveryFourStepsTrainsTheSameWithAQuarterOfTheSyncs) {
+  TempDir dir;
+  json c = tiny_config(512, 2);  // 16 steps per epoch
+  ASSERT_EQ(train({"--config", write_config(dir, c, "every1.json"), "--out", dir.file("k1")}, dir.file("k1.log")), 0);
+  c["sync_every"] = 4;
+  const std::string every4 = write_config(dir, c, "every4.json");
+  expect_resume_bit_identical(dir, every4, "k4");
+  expect_same_state(dir.file("k1/checkpoint.safetensors"), dir.file("k4-whole/checkpoint.safetensors"));
+  const json r1 = read_json(dir.file("k1/result.json")), r4 = read_json(dir.file("k4-whole/result.json"));
+  EXPECT_EQ(r1["host_sync"]["every"], 1);  // the CPU's default
+  EXPECT_EQ(r1["host_sync"]["votes_this_sitting"], 32);
+  EXPECT_EQ(r4["host_sync"]["every"], 4);
+  EXPECT_EQ(r4["host_sync"]["votes_this_sitting"], 8);
+  EXPECT_EQ(r4["config"]["sync_every"], 4);
+  EXPECT_FALSE(r1["config"].contains("sync_every"));
+  for (std::size_t e = 0; e < 2; ++e) {
+    const json &a = r1["epochs"][e], &b = r4["epochs"][e];
+    EXPECT_EQ(a["test_top1"], b["test_top1"]);
+    EXPECT_EQ(a["train_top1"], b["train_top1"]);
+    EXPECT_NEAR(a["train_loss"].get<double>(), b["train_loss"].get<double>(), 1e-12);  // summed in another order
+  }
+  ::setenv("ACM_FAULT_INJECT", "nan:0:5", 1);
+  const int code = train({"--config", every4, "--out", dir.file("nan")}, dir.file("nan.log"));
+  ::unsetenv("ACM_FAULT_INJECT");
+  EXPECT_EQ(code, 1);
+  const std::string error = read_json(dir.file("nan/result.json")).at("error");
+  EXPECT_NE(error.find("non-finite loss at epoch 1 step 6 (global step 6"), std::string::npos) << error;
+  EXPECT_NE(error.find("found at the vote of global step 8"), std::string::npos) << error;
+}
+
 TEST(Precision, AnUnknownPrecisionIsAConfigError) {
   TempDir dir;
   json c = tiny_config(64, 1);
