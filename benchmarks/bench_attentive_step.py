@@ -8,7 +8,7 @@ the extractor is the README's reference run (runs/fmnist). Variants alternate, -
 process. The step time is the epoch's training seconds over its steps (evaluation and the cache's one-off
 build excluded; the build is reported on its own).
 
-    .venv/bin/python benchmarks/bench_attentive_step.py [--harness build/bin/harness] [--reps 3]
+    .venv/bin/python benchmarks/bench_attentive_step.py [--harness build/bin/harness] [--reps 3] [--device cuda]
 """
 import argparse
 import json
@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--extractor", default="runs/fmnist")
     ap.add_argument("--per-class", type=int, default=600)
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="cpu, cuda (all variants)")
+    ap.add_argument("--set", action="append", default=[], help="more --set overrides for every variant")
     args = ap.parse_args()
     times = {k: [] for k in VARIANTS}
     builds = []
@@ -40,8 +42,8 @@ def main():
                 out = os.path.join(tmp, f"{rep}-{len(times[name])}-{name.split()[0]}-{len(sets[0])}")
                 cmd = [args.harness, "train", "--config", args.config, "--out", out, "--quiet",
                        "--set", "epochs=1", "--set", f"dataset.subset.train={args.per_class}",
-                       "--set", f"mix.extractor.path={args.extractor}"]
-                for s in sets:
+                       "--set", f"mix.extractor.path={args.extractor}", "--set", f"device={args.device}"]
+                for s in sets + args.set:
                     cmd += ["--set", s]
                 subprocess.run(cmd, check=True)
                 r = json.load(open(os.path.join(out, "result.json")))
