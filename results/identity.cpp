@@ -20,8 +20,19 @@ bool under(const std::string& pointer, const std::string& prefix) {
 
 // How the run was executed, not what it computed. Threads and layouts change the order of floating-point sums
 // at most; the extractor's path says where it lies (what it is enters as kExtractorField).
+// How often the ranks vote and whether cuDNN times its algorithms change no more than that.
 const char* const kExecution[] = {"/threads",       "/loader_threads", "/eval_batch_size",   "/device",
-                                  "/channels_last", "/distributed",    "/mix/extractor/path"};
+                                  "/channels_last", "/distributed",    "/mix/extractor/path", "/sync_every",
+                                  "/cudnn_benchmark"};
+
+// Settings the resolved config holds only when they differ from their defaults (so that results made before
+// the setting existed keep their identity): absent means this value (harness/train/config.cpp,
+// harness/data/spec.cpp).
+const std::map<std::string, json>& omitted_defaults() {
+  static const std::map<std::string, json> defaults = {
+      {"/precision", "fp32"}, {"/dataset/train_crop", "center"}, {"/dataset/decode_oversample", 2.0}};
+  return defaults;
+}
 
 // Names a reader knows, for the fields that vary most often.
 const std::map<std::string, std::string>& short_names() {
@@ -181,6 +192,8 @@ std::string describe_fields(const Fields& fields, const std::vector<std::string>
       text = describe(p, it->second);
     } else if (p == kWorldSizeField) {
       text = "any rank count";  // the rank count does not change this run's computation
+    } else if (const auto d = omitted_defaults().find(p); d != omitted_defaults().end()) {
+      text = describe(p, d->second);
     } else {
       text = describe(p, "—");  // the field does not exist for this run (another method's parameter)
     }

@@ -75,7 +75,8 @@ std::string describe(const std::string& pointer, const nlohmann::json& value);
 // `ignore`.
 std::vector<std::string> varying_fields(const std::vector<const Fields*>& sets,
                                         const std::vector<std::string>& ignore = {});
-// describe() of each of `pointers` in `fields` ("—" where absent), joined with ", ".
+// describe() of each of `pointers` in `fields`, joined with ", ". Where absent: the default of a setting the
+// resolved config omits at its default (precision fp32, ...), else "—".
 std::string describe_fields(const Fields& fields, const std::vector<std::string>& pointers);
 
 

@@ -287,7 +287,7 @@ TEST(Identity, RolesOfFields) {
   using acm::results::role_of;
   EXPECT_EQ(role_of("/seed"), Role::kSeed);
   for (const char* p : {"/threads", "/loader_threads", "/eval_batch_size", "/device", "/channels_last",
-                        "/distributed/bucket_mb", "/mix/extractor/path"}) {
+                        "/distributed/bucket_mb", "/mix/extractor/path", "/sync_every", "/cudnn_benchmark"}) {
     EXPECT_EQ(role_of(p), Role::kExecution) << p;
   }
   for (const char* p :
@@ -306,6 +306,13 @@ TEST(Identity, RolesOfFields) {
   EXPECT_EQ(acm::results::describe("/schedule/pct_start", 0.3), "schedule.pct_start 0.3");
   EXPECT_EQ(acm::results::describe("/mix/extractor/identity", "file 20ed5e6e4b994843"),
             "extractor file 20ed5e6e");
+  // A setting the resolved config omits at its default is labelled with that default, not "—": an fp32 run
+  // beside a bf16 one reads "precision fp32".
+  const acm::results::Fields fp32 = {{"/epochs", 10}}, bf16 = {{"/epochs", 10}, {"/precision", "bf16"}};
+  EXPECT_EQ(acm::results::describe_fields(fp32, {"/precision", "/dataset/train_crop"}),
+            "precision fp32, dataset.train_crop center");
+  EXPECT_EQ(acm::results::describe_fields(bf16, {"/precision"}), "precision bf16");
+  EXPECT_EQ(acm::results::describe_fields(fp32, {"/mix/top_n"}), "N=—");
 }
 
 TEST(Identity, WorldSizeMattersWithPerRankBatchNormOrPairsInTheLocalBatch) {
