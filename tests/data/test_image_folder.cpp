@@ -204,16 +204,23 @@ TEST(ImageFolder, LayoutErrorsSayWhatAndWhere) {
                           {root + "/val: no such folder"});
 }
 
+// An ImageNet-style folder of synthetic JPEGs (width × height) under TMP/in, and the spec that reads it.
+acm::data::DatasetSpec folder_spec(const TempDir& tmp, int classes, int train_per_class, int val_per_class, int width,
+                                   int height, const ImageGeometry& geometry) {
+  acm::testing::write_image_folder(tmp.file("in"), classes, train_per_class, val_per_class, width, height);
+  acm::data::DatasetSpec spec;
+  spec.name = "imagenet";
+  spec.path = tmp.file("in");
+  spec.image = geometry;
+  return spec;
+}
+
 // The lazy data set: decoded on demand, identical to decoding by hand, through subsets and statistics; a bad
 // file fails when it is read, naming it.
 TEST(ImageFolder, LazyDatasetDecodesOnDemandThroughSubsetsAndStats) {
   TempDir tmp;
-  const std::string root = tmp.file("in");
-  acm::testing::write_image_folder(root, 4, 5, 2, 40, 30);
-  acm::data::DatasetSpec spec;
-  spec.name = "imagenet";
-  spec.path = root;
-  spec.image = {12, 13, "center", 1.0};  // one decoded pixel per output pixel: the DCT scale can halve
+  // One decoded pixel per output pixel: the DCT scale can halve.
+  acm::data::DatasetSpec spec = folder_spec(tmp, 4, 5, 2, 40, 30, {12, 13, "center", 1.0});
   spec.subset = {"per_class", 3, 0, 7};
   const auto splits = acm::data::load_dataset(spec);
   const auto& train = splits.train;
@@ -255,12 +262,7 @@ TEST(ImageFolder, LazyDatasetDecodesOnDemandThroughSubsetsAndStats) {
 // get_params makes from the sample's keyed draws — while evaluation and the validation split keep the centre.
 TEST(ImageFolder, RandomResizedCropIsKeyedAndOnlyInTraining) {
   TempDir tmp;
-  const std::string root = tmp.file("in");
-  acm::testing::write_image_folder(root, 2, 3, 1, 64, 48);
-  acm::data::DatasetSpec spec;
-  spec.name = "imagenet";
-  spec.path = root;
-  spec.image = {16, 20, "random_resized"};
+  const acm::data::DatasetSpec spec = folder_spec(tmp, 2, 3, 1, 64, 48, {16, 20, "random_resized"});
   const auto splits = acm::data::load_dataset(spec);
   const auto& train = splits.train;
   const std::size_t n = static_cast<std::size_t>(train.image_bytes());

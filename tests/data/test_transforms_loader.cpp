@@ -194,9 +194,9 @@ TEST(Loader, DropLastAndRestartingEpochs) {
   EXPECT_EQ(again[0].indices[0].item<std::int64_t>(), 0);
 }
 
-// Batches live in host buffers the loader reuses: over five epochs of a consumer that drops each batch after
-// its step the pool stops growing after the first epoch (prefetched + assembling + the one in use), and a
-// batch still held is never written over.
+// Batches live in host buffers the loader reuses: over five epochs (25 batches) of a consumer that drops each
+// batch after its step the pool never holds more sets than can be in flight (prefetched + assembling + the one
+// in use), and a batch still held is never written over.
 TEST(Loader, HostBuffersAreReusedAndNeverOverwrittenWhileHeld) {
   const Dataset d = small_dataset();
   LoaderOptions o = options(2);
@@ -209,10 +209,11 @@ TEST(Loader, HostBuffersAreReusedAndNeverOverwrittenWhileHeld) {
     while (auto b = loader.next()) seen.insert(b->images.data_ptr());
     pool_after_epoch.push_back(loader.buffer_count());
   }
+  // How many sets the threads need depends on their timing, but never more than are in flight at once.
   const std::size_t bound = static_cast<std::size_t>(o.prefetch + o.threads + 2);
-  EXPECT_LE(pool_after_epoch.back(), bound);
-  EXPECT_EQ(pool_after_epoch.back(), pool_after_epoch[1]) << "no growth after the first epoch";
+  for (std::size_t n : pool_after_epoch) EXPECT_LE(n, bound);
   EXPECT_EQ(seen.size(), pool_after_epoch.back()) << "25 batches, every one in a pooled buffer";
+  EXPECT_LT(seen.size(), 25u);
   // Hold the first batch of an epoch while the rest are made: it keeps its values and its own buffer.
   loader.start_epoch(7, ids);
   const auto held = loader.next();
