@@ -14,7 +14,8 @@ On a GPU (--device cuda) the Python side pins its batches and copies them withou
 PyTorch script would; both sides keep PyTorch's default cuDNN settings (TF32 convolutions, no autotuning)
 unless --cudnn-benchmark. --precision bf16 puts forward under autocast on both sides (the loss in fp32),
 --both-channels-last both models and inputs in channels_last, --model resnet50 --stem imagenet --synthetic 224
-the ImageNet shape on random images (the same on both sides, generated in memory).
+the ImageNet shape on random images (the same on both sides, generated in memory). --cuda-graph replays the
+harness's step as one CUDA graph (`cuda_graph: true`) against PyTorch's eager step: the goal there is ≥ 1.3×.
 """
 import argparse
 import gzip
@@ -141,7 +142,8 @@ def harness_run(args, out):
                     "--set", f"channels_last={'true' if channels_last else 'false'}",
                     "--set", f"precision={args.precision}",
                     "--set", f"cudnn_benchmark={'true' if args.cudnn_benchmark else 'false'}",
-                    "--set", f"device={args.device}"], check=True)
+                    "--set", f"device={args.device}"]
+                   + (["--set", "cuda_graph=true"] if args.cuda_graph else []), check=True)
     with open(os.path.join(out, "result.json")) as f:
         r = json.load(f)
     e = r["epochs"][0]
@@ -163,6 +165,7 @@ def main():
     ap.add_argument("--both-channels-last", action="store_true", help="both sides in channels_last")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"], help="autocast on both sides")
     ap.add_argument("--cudnn-benchmark", action="store_true", help="cuDNN's autotuner on both sides")
+    ap.add_argument("--cuda-graph", action="store_true", help="harness side: the step as one CUDA graph")
     ap.add_argument("--model", default="resnet18", choices=["resnet18", "resnet50"])
     ap.add_argument("--stem", default="cifar", choices=["cifar", "imagenet"])
     ap.add_argument("--synthetic", type=int, default=0, help="random 3×N×N images instead of Fashion-MNIST")
@@ -177,7 +180,8 @@ def main():
     data = f"synthetic 3x{args.synthetic}x{args.synthetic}" if args.synthetic else "Fashion-MNIST"
     print(f"# {args.images} {data} images, batch {args.batch}, {args.model} width {args.width} ({args.stem} stem), "
           f"{args.threads} threads, {args.precision}, channels_last harness={args.channels_last or args.both_channels_last} "
-          f"python={args.both_channels_last}, cudnn.benchmark={args.cudnn_benchmark}, device {args.device}")
+          f"python={args.both_channels_last}, cudnn.benchmark={args.cudnn_benchmark}, harness cuda_graph={args.cuda_graph}, "
+          f"device {args.device}")
     print(f"# {'rep':>3} {'harness img/s':>14} {'data share':>10} {'pytorch img/s':>14} {'ratio':>7}")
     ratios = []
     worker = [sys.executable, __file__, "--python-worker", "--data", args.data, "--images", str(args.images),

@@ -165,7 +165,40 @@ void Reducer::mark_ready(int param) {
   r = 1;
   Bucket& b = buckets_[static_cast<std::size_t>(bucket_of_[static_cast<std::size_t>(param)])];
   --b.pending;
-  launch_ready_locked();
+  if (!inline_) launch_ready_locked();
+}
+
+void Reducer::set_inline(bool on) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!queue_.empty() || next_launch_ != 0 || done_ != 0) {
+    throw std::logic_error("reducer: set_inline while a step's collectives are in flight");
+  }
+  inline_ = on;
+}
+
+void Reducer::reduce_inline() {
+  if (!inline_) throw std::logic_error("reducer: reduce_inline outside inline mode");
+  const auto t0 = clock_type::now();
+  torch::NoGradGuard no_grad;
+  for (int b = 0; b < bucket_count(); ++b) {
+    Bucket& bk = buckets_[static_cast<std::size_t>(b)];
+    for (int i : bk.params) {  // no gradient this step: zeros, as finish() does
+      if (!ready_[static_cast<std::size_t>(i)]) params_[static_cast<std::size_t>(i)].mutable_grad().zero_();
+    }
+    if (log_) log_->record(EventLog::Kind::kAllReduceStart, b);
+    if (comm_.size() > 1) {
+      comm_.all_reduce(bk.buffer, ReduceOp::kSum);
+      if (average_) bk.buffer.div_(comm_.size());
+    }
+    if (log_) log_->record(EventLog::Kind::kAllReduceEnd, b);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& b : buckets_) b.pending = static_cast<int>(b.params.size());
+    std::fill(ready_.begin(), ready_.end(), 0);
+  }
+  wait_seconds_ += std::chrono::duration<double>(clock_type::now() - t0).count();
+  if (log_) log_->record(EventLog::Kind::kFinish, -1);
 }
 
 // Buckets go to the communication thread in index order only: every rank issues the same collectives in the

@@ -95,6 +95,13 @@ class Reducer {
   // What a parameter's hook calls once its gradient is in (public for benchmarks: reduce without backward).
   void mark_ready(int param);
 
+  // Inline mode, for a step captured as a CUDA graph (harness/train/graph_step.h): the hooks only note which
+  // gradients came in, and reduce_inline(), called after backward on the thread that ran it, all-reduces the
+  // buckets in order on that thread, on its current stream, where a capture records them. No overlap with
+  // backward (a replayed graph has no launch gaps to fill). finish() must not be called in inline mode.
+  void set_inline(bool on);
+  void reduce_inline();
+
   // Runs `call` with the reducer's communicator on the communication thread, after every collective handed
   // over before it, and waits for it; rethrows what it throws. Safe from any thread but the communication one.
   void run_in_order(const std::function<void(Communicator&)>& call);
@@ -138,7 +145,7 @@ class Reducer {
   std::condition_variable cv_;
   std::deque<Job> queue_;
   int next_launch_ = 0, done_ = 0, calls_ = 0;
-  bool stop_ = false;
+  bool stop_ = false, inline_ = false;
   std::exception_ptr error_;
   double wait_seconds_ = 0;
   std::thread thread_;

@@ -110,6 +110,31 @@ void check_device(const JsonReader& r, const RunConfig& c) {
   }
 }
 
+// A step as one CUDA graph replays the same kernels with the same arguments every step: whatever the host
+// decides per step, or runs on the host, cannot be inside it. Each refusal names both fields.
+void check_cuda_graph(const JsonReader& r, const RunConfig& c) {
+  const std::string field = r.path_of("cuda_graph") + ": ";
+  if (c.device == "cpu") {
+    throw ConfigError(field + "a CUDA graph needs a CUDA device; " + r.path_of("device") +
+                      " is \"cpu\" (use auto, cuda or cuda:N, or cuda_graph false)");
+  }
+  if (c.precision == "fp16") {
+    throw ConfigError(field + "not with " + r.path_of("precision") +
+                      " \"fp16\": its dynamic loss scale decides on the host, every step, whether to apply the "
+                      "step and how to scale the loss, which a replayed graph cannot; use bf16 or fp32");
+  }
+  if (c.model_spec.norm == models::Norm::kSyncBatch) {
+    throw ConfigError(field + "not with " + r.path_of("model_options.norm") +
+                      " \"sync_batch\": SyncBN's reductions are issued from autograd's thread through the "
+                      "gradient reducer's queue, which a capture on the training thread cannot hold; use batch or "
+                      "group");
+  }
+  if (c.distributed.backend == "mpi") {
+    throw ConfigError(field + "not with " + r.path_of("distributed.backend") +
+                      " \"mpi\": MPI reduces the gradients on the host, outside any graph; use nccl or auto");
+  }
+}
+
 // Fields that are each valid but do not hold together.
 void check_combinations(const JsonReader& r, const RunConfig& c) {
   if (c.sync_every > 1 && c.precision == "fp16") {
@@ -118,6 +143,7 @@ void check_combinations(const JsonReader& r, const RunConfig& c) {
                       " \"fp16\": the dynamic loss scale decides every step whether to apply it, which needs the "
                       "host each step; use 0 or 1, or bf16");
   }
+  if (c.cuda_graph) check_cuda_graph(r, c);
   if (c.mix.cache && c.dataset.name == "imagenet" && c.dataset.image.train_crop == "random_resized") {
     throw ConfigError(r.path_of("mix.cache") +
                       ": the attention cache holds one heatmap per centre-cropped training image, but with " +
@@ -165,6 +191,7 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
   c.precision = r.get_choice("precision", c.precision, {"fp32", "bf16", "fp16"});
   c.cudnn_benchmark = r.get_bool("cudnn_benchmark", c.cudnn_benchmark);
   c.sync_every = static_cast<int>(r.get_int("sync_every", c.sync_every, 0, 100000));
+  c.cuda_graph = r.get_bool("cuda_graph", c.cuda_graph);
   parse_distributed(r, c);
   r.finish();
   check_combinations(r, c);
@@ -225,6 +252,7 @@ json to_json(const RunConfig& c) {
   if (c.precision != "fp32") out["precision"] = c.precision;
   if (c.cudnn_benchmark) out["cudnn_benchmark"] = true;
   if (c.sync_every != 0) out["sync_every"] = c.sync_every;
+  if (c.cuda_graph) out["cuda_graph"] = true;
   return out;
 }
 

@@ -79,6 +79,9 @@ struct RunConfig {
   // synchronisation: 0 picks 1 on the CPU and with fp16 (its skip decision is per step), 16 on CUDA. Written
   // only when not 0.
   int sync_every = 0;
+  // CUDA only: after a few eager warm-up steps, forward, backward, the gradient all-reduce and the optimizer
+  // step are captured as one CUDA graph and replayed (harness/train/graph_step.h). Written only when true.
+  bool cuda_graph = false;
   DistConfig distributed;
 };
 

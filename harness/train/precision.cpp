@@ -11,9 +11,11 @@ std::optional<at::ScalarType> autocast_dtype(const std::string& precision) {
   return std::nullopt;
 }
 
-AutocastScope::AutocastScope(c10::DeviceType device, std::optional<at::ScalarType> dtype)
+AutocastScope::AutocastScope(c10::DeviceType device, std::optional<at::ScalarType> dtype, bool cache)
     : device_(device), active_(dtype.has_value()) {
   if (!active_) return;
+  previous_cache_ = at::autocast::is_autocast_cache_enabled();
+  at::autocast::set_autocast_cache_enabled(cache);
   previous_enabled_ = at::autocast::is_autocast_enabled(device_);
   previous_dtype_ = at::autocast::get_autocast_dtype(device_);
   at::autocast::set_autocast_enabled(device_, true);
@@ -26,6 +28,7 @@ AutocastScope::~AutocastScope() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   at::autocast::set_autocast_enabled(device_, previous_enabled_);
   at::autocast::set_autocast_dtype(device_, previous_dtype_);
+  at::autocast::set_autocast_cache_enabled(previous_cache_);
 }
 
 bool LossScale::unscale_and_check(std::vector<at::Tensor>& grads) const {

@@ -25,17 +25,18 @@ inline constexpr std::int64_t kScaleGrowthInterval = 2000;
 // The autocast dtype of a precision name: none for fp32.
 std::optional<at::ScalarType> autocast_dtype(const std::string& precision);
 
-// Autocast on `device` for its lifetime (nothing for fp32); the previous state comes back after.
+// Autocast on `device` for its lifetime (nothing for fp32); the previous state comes back after. `cache` false:
+// weights are cast afresh at every use (what a captured CUDA graph needs: no cast made outside it).
 class AutocastScope {
  public:
-  AutocastScope(c10::DeviceType device, std::optional<at::ScalarType> dtype);
+  AutocastScope(c10::DeviceType device, std::optional<at::ScalarType> dtype, bool cache = true);
   ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
   c10::DeviceType device_;
-  bool active_ = false, previous_enabled_ = false;
+  bool active_ = false, previous_enabled_ = false, previous_cache_ = true;
   at::ScalarType previous_dtype_ = at::kFloat;
 };
 

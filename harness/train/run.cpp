@@ -122,6 +122,17 @@ void Run::setup() {
   print_banner();
   model_->train();
   mixer_ = augment::make_mixer(c_.mix, attention_.heatmaps);
+  if (c_.cuda_graph) {
+    GraphedStepOptions go;
+    go.autocast = autocast_;
+    go.channels_last = c_.channels_last;
+    go.soft_targets = c_.mix.method != "none";
+    go.label_smoothing = c_.label_smoothing;
+    go.ranks = ranks_;
+    // SGD's momentum buffer is in the graph whenever a step can have momentum (configured or cycled).
+    graphed_ = std::make_unique<GraphedStep>(model_, *optimizer_, *reducer_, device_, go,
+                                             c_.optimizer.momentum != 0 || c_.schedule.cycle_momentum);
+  }
 }
 
 // Rank 0: the output folder, and whether this run may start (or resume) in it. The resolved config goes in
@@ -160,6 +171,11 @@ void Run::check_run_shape() {
   if (backend_ == "nccl" && !device_.is_cuda()) {
     throw config::ConfigError("$.distributed.backend: nccl reduces CUDA tensors; this run's device is " +
                               device_.str() + " (use mpi or auto)");
+  }
+  if (c_.cuda_graph && !device_.is_cuda()) {
+    throw config::ConfigError("$.cuda_graph: a CUDA graph needs a CUDA device; $.device \"" + c_.device +
+                              "\" resolved to " + device_.str() + " on rank " + std::to_string(rank_) + " (" +
+                              world_.host() + "), which has no usable GPU (set cuda_graph false to train there)");
   }
   if (backend_ == "mpi" && device_.is_cuda()) {
     throw config::ConfigError("$.distributed.backend: mpi reduces CPU tensors; this run's device is " +
@@ -311,10 +327,10 @@ bool Run::step() {
   at::Tensor x = batch->images, y = batch->labels;
   const at::Tensor targets = c_.mix.method != "none" ? mix(x, y, batch->host) : at::Tensor();
   fault_.check_step(rank_, state_.global_step);
-  const StepVote vote = forward_backward(x, y, targets);
+  const StepVote vote = graphed_ ? graphed_step(x, y, targets, sv) : forward_backward(x, y, targets);
   if (!after_vote(vote, sv.lr)) return false;
   t = clock::now();
-  if (!skip_step_) optimizer_->step(sv.lr, sv.momentum);
+  if (!skip_step_ && !graphed_) optimizer_->step(sv.lr, sv.momentum);  // a graph's step holds its update
   state_.timing["optimizer"] += since(t);
   TrainState& s = state_;
   if (vote.images > 0) {  // a step that voted: the sums since the last vote
@@ -398,6 +414,21 @@ StepVote Run::forward_backward(at::Tensor x, const at::Tensor& y, const at::Tens
     mine.overflow = state_.loss_scale.unscale_and_check(grads) || !loss.isfinite().item<bool>() ? 1.0 : 0.0;
   }
   const StepVote all = vote_if_due(mine);
+  state_.timing["communication"] += since(t);
+  return all;
+}
+
+// The same step as one CUDA graph (graph_step.h): forward, backward, the all-reduce and the optimizer's update
+// in one launch, timed as forward_backward; then the vote when due. The update is applied before the vote:
+// what the vote can stop (a lost claim, a non-finite loss) writes no checkpoint after it.
+StepVote Run::graphed_step(at::Tensor x, const at::Tensor& y, const at::Tensor& targets, const ScheduleValue& sv) {
+  auto t = clock::now();
+  if (fault_.at("nan", rank_, state_.global_step)) x = x * std::numeric_limits<double>::quiet_NaN();
+  const GraphedStep::Output out = graphed_->run(x, y, targets, sv.lr, sv.momentum);
+  accumulate(out.loss, out.logits, y);
+  state_.timing["forward_backward"] += since(t);
+  t = clock::now();
+  const StepVote all = vote_if_due(StepVote{});
   state_.timing["communication"] += since(t);
   return all;
 }
@@ -592,6 +623,11 @@ json Run::result_json(Outcome status, const std::string& error) const {
                  // Host synchronisations of the training steps: a vote every `every` steps (this sitting's count).
                  {"host_sync", {{"every", sync_every_}, {"votes_this_sitting", votes_}}}};
   if (loss_scaled_) result["precision"].update(state_.loss_scale.to_json());
+  if (graphed_) {
+    result["cuda_graph"] = {{"warmup_steps", GraphedStepOptions{}.warmup_steps},
+                            {"captured", graphed_->captured()},
+                            {"steps_this_sitting", graphed_->steps()}};
+  }
   if (completed) {
     result["device"] = device_.str();
     result["final"] = final_metrics(state_.history);

@@ -35,6 +35,7 @@
 #include "harness/train/checkpoint.h"
 #include "harness/train/config.h"
 #include "harness/train/fault.h"
+#include "harness/train/graph_step.h"
 #include "harness/train/optimizer.h"
 #include "harness/train/precision.h"
 #include "harness/train/schedule.h"
@@ -107,6 +108,7 @@ class Run {
   void print_banner() const;
   at::Tensor mix(at::Tensor& x, const at::Tensor& y, const data::Batch& batch);
   StepVote forward_backward(at::Tensor x, const at::Tensor& y, const at::Tensor& targets);
+  StepVote graphed_step(at::Tensor x, const at::Tensor& y, const at::Tensor& targets, const ScheduleValue& sv);
   void accumulate(const at::Tensor& loss, const at::Tensor& logits, const at::Tensor& y);
   StepVote vote_if_due(StepVote mine);
   bool after_vote(const StepVote& v, double lr);
@@ -146,6 +148,7 @@ class Run {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Schedule> schedule_;
   std::unique_ptr<augment::Mixer> mixer_;
+  std::unique_ptr<GraphedStep> graphed_;  // cuda_graph: the step as one CUDA graph
   std::int64_t steps_per_epoch_ = 0, local_batch_ = 0;
   c10::Device device_{c10::kCPU};
   std::string backend_ = "mpi";

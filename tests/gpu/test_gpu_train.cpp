@@ -216,6 +216,43 @@ TEST(GpuTrain, ARunInterruptedOnTheGpuResumesThere) {
             1e-3);
 }
 
+// A step as one CUDA graph (3 warm-up steps, captured at the 4th, replayed after) trains as the eager step on
+// the same GPU, with a mixer (soft targets in a static buffer) and a one-cycle schedule (the learning rate and
+// momentum read from device scalars each replay); a sitting that stops and resumes captures again. A small
+// rate keeps 16 steps of this net out of its chaotic regime; a graph replaying stale inputs or a baked-in rate
+// would be off by far more than the bound.
+TEST(GpuTrain, AStepAsOneCudaGraphTrainsAsTheEagerStep) {
+  SKIP_WITHOUT_GPU();
+  TempDir dir;
+  const json base = {{"device", "cuda"},
+                     {"dataset", {{"train_size", 256}}},
+                     {"epochs", 2},
+                     {"optimizer", {{"lr", 0.01}}},
+                     {"schedule", {{"name", "onecycle"}}},
+                     {"mix", {{"method", "cutmix"}, {"prob", 1.0}}}};
+  json graphed = base;
+  graphed["cuda_graph"] = true;
+  const std::string eager_cfg = write_config(dir, "eager.json", base), graph_cfg = write_config(dir, "graph.json", graphed);
+  ASSERT_EQ(run("train --quiet --config " + eager_cfg + " --out " + dir.file("eager")).code, 0);
+  const Job g = run("train --quiet --config " + graph_cfg + " --out " + dir.file("graph"));
+  ASSERT_EQ(g.code, 0) << g.output;
+  const json e = read_json(dir.file("eager/result.json")), r = read_json(dir.file("graph/result.json"));
+  expect_gpu_run(r, "cuda_graph");
+  EXPECT_EQ(r["cuda_graph"]["captured"], true);
+  EXPECT_EQ(r["cuda_graph"]["steps_this_sitting"], 16);
+  EXPECT_LT(worst_loss_difference(r, e), 1e-2);
+  EXPECT_LT(worst_parameter_difference(dir.file("graph/checkpoint.safetensors"), dir.file("eager/checkpoint.safetensors")),
+            1e-2);
+  const Job part = run("train --quiet --config " + graph_cfg + " --out " + dir.file("split") + " --stop-after 6");
+  ASSERT_EQ(part.code, 75) << part.output;
+  const Job rest = run("train --quiet --resume --out " + dir.file("split"));
+  ASSERT_EQ(rest.code, 0) << rest.output;
+  const json split = read_json(dir.file("split/result.json"));
+  EXPECT_EQ(split["cuda_graph"]["captured"], true);
+  EXPECT_EQ(split["cuda_graph"]["steps_this_sitting"], 10);
+  EXPECT_LT(worst_loss_difference(split, r), 1e-2);
+}
+
 // Stochastic depth and dropout on the GPU draw from the CUDA generator: its state is in the checkpoint and
 // put back on resume, so the resumed run's generator ends exactly where the uninterrupted run's does (without
 // the restore it would restart from the seed and repeat the first steps' masks), and the run ends alike.

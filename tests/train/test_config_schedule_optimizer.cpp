@@ -134,15 +134,43 @@ TEST(RunConfig, CombinationsThatCannotHoldAreRefused) {
   EXPECT_EQ(parse_run_config({{"precision", "fp16"}, {"sync_every", 1}}, "f").sync_every, 1);
 }
 
+// A step as one CUDA graph cannot hold what the host decides per step or computes itself: each refusal names
+// cuda_graph and the field that stops it, and says what would work.
+TEST(RunConfig, EveryCudaGraphRefusalNamesBothFields) {
+  expect_config_error([] { parse_run_config({{"cuda_graph", true}, {"device", "cpu"}}, "f"); },
+                      {"f:$.cuda_graph: a CUDA graph needs a CUDA device; f:$.device is \"cpu\""});
+  expect_config_error([] { parse_run_config({{"cuda_graph", true}, {"precision", "fp16"}}, "f"); },
+                      {"f:$.cuda_graph: not with f:$.precision \"fp16\"", "dynamic loss scale", "use bf16 or fp32"});
+  expect_config_error(
+      [] { parse_run_config({{"cuda_graph", true}, {"model_options", {{"norm", "sync_batch"}}}}, "f"); },
+      {"f:$.cuda_graph: not with f:$.model_options.norm \"sync_batch\"", "use batch or group"});
+  expect_config_error(
+      [] { parse_run_config({{"cuda_graph", true}, {"distributed", {{"backend", "mpi"}}}}, "f"); },
+      {"f:$.cuda_graph: not with f:$.distributed.backend \"mpi\"", "use nccl or auto"});
+  // What it can hold parses: bf16, channels_last, a mixer, group norm, NCCL on a named GPU.
+  const RunConfig ok = parse_run_config({{"cuda_graph", true},
+                                         {"device", "cuda:1"},
+                                         {"precision", "bf16"},
+                                         {"channels_last", true},
+                                         {"mix", {{"method", "cutmix"}}},
+                                         {"model_options", {{"norm", "group"}}},
+                                         {"distributed", {{"backend", "nccl"}}}},
+                                        "f");
+  EXPECT_TRUE(ok.cuda_graph);
+}
+
 // Options that change no result of a default run stay out of the resolved config (and so out of run ids)
 // until they are set.
 TEST(RunConfig, NewOptionsAreRecordedOnlyWhenSet) {
   const json plain = to_json(parse_run_config(json::object(), "f"));
   EXPECT_FALSE(plain.contains("cudnn_benchmark"));
   EXPECT_FALSE(plain.contains("sync_every"));
-  const json set = to_json(parse_run_config({{"cudnn_benchmark", true}, {"sync_every", 16}}, "f"));
+  EXPECT_FALSE(plain.contains("cuda_graph"));
+  const json set =
+      to_json(parse_run_config({{"cudnn_benchmark", true}, {"sync_every", 16}, {"cuda_graph", true}}, "f"));
   EXPECT_EQ(set["cudnn_benchmark"], true);
   EXPECT_EQ(set["sync_every"], 16);
+  EXPECT_EQ(set["cuda_graph"], true);
 }
 
 TEST(RunConfig, OverridesSetNestedFieldsWithJsonValues) {
@@ -246,6 +274,64 @@ TEST(Optimizer, AdamAndAdamWEqualTorchOptim) {
     torch::optim::AdamW ref(theirs, torch::optim::AdamWOptions(1e-2).weight_decay(0.05));
     compare(c, ref, theirs, ours);
   }
+}
+
+// The update a CUDA graph captures reads the learning rate, momentum and Adam's bias corrections from a
+// device tensor written before each step: over steps whose values all change, it must give what step() gives
+// with the same values as arguments (within float rounding: a·b + c fused or not), for every optimizer.
+TEST(Optimizer, TheStepFromDeviceScalarsEqualsTheStepFromArguments) {
+  struct Case {
+    const char* name;
+    bool nesterov;
+    double momentum, weight_decay;
+  };
+  for (const Case& k : {Case{"sgd", true, 0.9, 5e-4}, Case{"sgd", false, 0.9, 0}, Case{"sgd", false, 0, 1e-3},
+                        Case{"adam", false, 0, 1e-3}, Case{"adamw", false, 0, 0.05}}) {
+    auto [a, b] = twin_params();
+    OptimizerConfig c;
+    c.name = k.name;
+    c.nesterov = k.nesterov;
+    c.momentum = k.momentum;
+    c.weight_decay = k.weight_decay;
+    auto named = [](std::vector<torch::Tensor>& ps) {
+      std::vector<std::pair<std::string, at::Tensor>> n;
+      for (std::size_t i = 0; i < ps.size(); ++i) n.emplace_back("p" + std::to_string(i), ps[i]);
+      return n;
+    };
+    Optimizer eager(c, named(a)), graphed(c, named(b));
+    graphed.prepare_static(/*sgd_momentum=*/k.momentum != 0);
+    torch::manual_seed(5);
+    const double lrs[] = {0.1, 0.03, 0.07, 0.01, 0.05, 0.002}, moms[] = {0.95, 0.9, 0.85, 0.88, 0.93, 0.9};
+    for (int step = 0; step < 6; ++step) {
+      const double m = k.momentum != 0 ? moms[step] : 0.0;
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto g = torch::randn_like(a[i]);
+        a[i].mutable_grad() = g.clone();
+        b[i].mutable_grad() = g.clone();
+      }
+      eager.step(lrs[step], m);
+      graphed.set_scalars(lrs[step], m);
+      graphed.step_from_scalars();
+    }
+    EXPECT_EQ(graphed.steps(), eager.steps());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(b[i], a[i], 1e-6, 1e-7))
+          << k.name << (k.nesterov ? " nesterov" : "") << " parameter " << i << ": max difference "
+          << (b[i] - a[i]).abs().max().item<double>();
+    }
+    // A moved learning rate moves the result: the scalars are read, not baked in.
+    graphed.set_scalars(0.5, k.momentum != 0 ? 0.9 : 0.0);
+    const auto before = b[0].detach().clone();
+    graphed.step_from_scalars();
+    EXPECT_FALSE(torch::equal(before, b[0])) << k.name;
+  }
+  // Every parameter needs a gradient in a replayed step: refused, never skipped silently.
+  auto [a, b] = twin_params();
+  std::vector<std::pair<std::string, at::Tensor>> one = {{"w", a[0]}};
+  Optimizer opt(OptimizerConfig{}, one);
+  opt.prepare_static(true);
+  opt.set_scalars(0.1, 0.9);
+  EXPECT_THROW(opt.step_from_scalars(), std::logic_error);
 }
 
 TEST(Optimizer, ZeroGradKeepsTheGradientTensors) {
