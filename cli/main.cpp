@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
   } catch (const acm::dist::PeerError& e) {
     return e.exit_code();  // another rank failed a check and printed why
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%serror: %s\n", acm::dist::rank_prefix().c_str(), e.what());
+    // An error every rank agreed on was printed once for the job, by rank 0 (dist/agree.h).
+    if (!acm::dist::reported(e)) std::fprintf(stderr, "%serror: %s\n", acm::dist::rank_prefix().c_str(), e.what());
     return acm::config::exit_code_of(std::current_exception());
   }
   return 0;

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include "cli/command.h"
+#include "harness/dist/agree.h"
 #include "harness/train/signals.h"
 #include "harness/train/trainer.h"
 
@@ -19,9 +20,15 @@ struct TrainFlags {
 int run_train(const TrainFlags& f) {
   const bool saved = f.config.empty() && f.resume;  // --resume without --config: the folder's own config
   std::string where = saved ? f.out + "/config.json" : f.config.empty() ? "flags" : f.config;
-  const nlohmann::json j = saved ? with_overrides(train::read_saved_config(f.out), f.sets, where)
-                                 : config_with_overrides(f.config, f.sets, where);
-  const train::RunConfig config = train::parse_run_config(j, where);
+  nlohmann::json j;
+  train::RunConfig config;
+  // Under mpirun/srun every rank reads the config; rank 0 reports a bad one once for the job.
+  dist::agree_on_world([&] {
+    j = saved ? with_overrides(train::read_saved_config(f.out), f.sets, where)
+              : config_with_overrides(f.config, f.sets, where);
+    config = train::parse_run_config(j, where);
+  });
+
   train::TrainOptions options;
   options.out_dir = f.out;
   options.resume = f.resume;

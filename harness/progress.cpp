@@ -1,5 +1,8 @@
 #include "harness/progress.h"
 
+#include <cstdlib>
+#include <cstring>
+
 #include <unistd.h>
 
 #include <cmath>
@@ -19,12 +22,25 @@ std::string format_duration(double s) {
   return buf;
 }
 
+namespace {
+// A line redrawn in place only on the user's terminal. ACM_PROGRESS=live or plain decides outright. Open MPI
+// gives every rank a pseudo-terminal whether or not mpirun's own output is one, so a rank it started cannot
+// tell a terminal from a log file and prints plain lines.
+bool live(FILE* out) {
+  if (const char* force = std::getenv("ACM_PROGRESS")) {
+    if (std::strcmp(force, "live") == 0) return true;
+    if (std::strcmp(force, "plain") == 0) return false;
+  }
+  return ::isatty(::fileno(out)) != 0 && std::getenv("OMPI_COMM_WORLD_SIZE") == nullptr;
+}
+}  // namespace
+
 Progress::Progress(std::string label, std::int64_t total, std::string unit, FILE* out, double plain_every_s)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
       out_(out),
-      tty_(::isatty(::fileno(out)) != 0),
+      tty_(live(out)),
       plain_every_s_(plain_every_s),
       start_(std::chrono::steady_clock::now()),
       last_print_(start_) {}

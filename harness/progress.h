@@ -1,6 +1,7 @@
 // Progress of long work: "label 120/2000 | 41.2 s | 3100 img/s | ETA 1m02s | extra".
 // On a terminal the line is redrawn in place (at most ~5 times a second); otherwise a plain line is printed
-// every `plain_every_s` seconds and at the end, so logs stay readable.
+// every `plain_every_s` seconds and at the end, so logs stay readable. Ranks started by Open MPI's mpirun
+// print plain lines (their pseudo-terminal is not the user's); ACM_PROGRESS=live|plain overrides.
 #pragma once
 
 #include <chrono>

@@ -262,8 +262,13 @@ void Run::connect() {
       r->run_in_order([&t](dist::Communicator& comm) { comm.all_reduce(t); });
     });
   }
+  // The rank within each node, which picks the node's GPU: from the node (MPI's shared-memory split), not the
+  // world rank.
+  std::vector<int> local_ranks;
+  for (const std::string& r : world_.all_gather(std::to_string(world_.local_rank()))) local_ranks.push_back(std::stoi(r));
   dist_record_ = {{"world_size", ranks_},
                   {"hosts", world_.all_gather(world_.host())},
+                  {"local_ranks", local_ranks},
                   {"devices", world_.all_gather(device_.str())},
                   {"backend", backend_},
                   {"mpi_thread_multiple", dist::World::thread_multiple()},

@@ -214,9 +214,21 @@ TEST(DistTrain, ACheckFailingOnOneRankStopsEveryRank) {
   const Job j = launch(3, write_config(dir, "run.json"), dir.file("out"), "", "setup:2:0");
   EXPECT_EQ(j.code, 1) << j.output;
   EXPECT_LT(j.seconds, 30);
-  EXPECT_EQ(count(j.output, "error:"), 1) << j.output;
-  EXPECT_TRUE(std::regex_search(j.output, std::regex("rank 2 \\(.*\\): error: injected fault: setup check")))
+  EXPECT_EQ(count(j.output, "error"), 1) << j.output;
+  EXPECT_TRUE(std::regex_search(j.output, std::regex("error on rank 2 \\(.*\\) of 3: injected fault: setup check")))
       << j.output;
+}
+
+// A config every rank rejects is one line for the job, from rank 0, with the rank count (not one per rank:
+// at 64 ranks that would be 64 copies); exit 2 on every rank.
+TEST(DistTrain, AnErrorEveryRankAgreesOnIsPrintedOnce) {
+  TempDir dir;
+  const Job j = launch(3, write_config(dir, "run.json"), dir.file("out"), "--set optimizer.bogus=1");
+  EXPECT_EQ(j.code, 2) << j.output;
+  EXPECT_EQ(count(j.output, "error"), 1) << j.output;
+  EXPECT_TRUE(std::regex_search(j.output, std::regex("error on all 3 ranks: .*\\$\\.optimizer\\.bogus")))
+      << j.output;
+  EXPECT_FALSE(testing::exists(dir.file("out/config.json")));
 }
 
 // A rank failing during training ends the whole job: non-zero, within 30 s, with the rank's message, and no
@@ -293,7 +305,10 @@ TEST(DistTrain, ACorruptImageEndsTheJobNamingTheFile) {
   const Job j = launch(2, config, dir.file("out"));
   EXPECT_NE(j.code, 0) << j.output;
   EXPECT_LT(j.seconds, 30) << j.output;
-  EXPECT_TRUE(std::regex_search(j.output, std::regex("rank [01] \\(.*\\): error: .*" + victim + ": (truncated|corrupt) JPEG")))
+  // Found in training (one rank's error ends the job) or while the ranks check the files (agreed, printed once).
+  EXPECT_TRUE(std::regex_search(
+      j.output, std::regex("(rank [01] \\(.*\\): error|error on (all 2 ranks|rank [01] \\(.*\\) of 2)): .*" + victim +
+                           ": (truncated|corrupt) JPEG")))
       << j.output;
   EXPECT_FALSE(testing::exists(dir.file("out/result.json")));
 }
