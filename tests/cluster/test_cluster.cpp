@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -24,7 +25,7 @@ namespace {
 using nlohmann::json;
 using testing::TempDir;
 
-std::string g_harness, g_mpirun, g_simnodes;
+std::string g_harness, g_mpirun, g_simnodes, g_simslurm;
 
 std::string quote(const std::string& s) { return "'" + s + "'"; }
 
@@ -37,6 +38,22 @@ const std::string& unusable_reason() {
   }();
   return why;
 }
+
+// Whether simslurm can run Slurm here (its programs and PMIx plugin), and if not, why.
+const std::string& slurm_unusable_reason() {
+  static const std::string why = [] {
+    std::string out;
+    const int rc = testing::run_command(quote(g_simslurm) + " check", &out);
+    return rc == 0 ? std::string() : (out.empty() ? "simslurm check failed" : out);
+  }();
+  return why;
+}
+
+#define SKIP_WITHOUT_SLURM()                                                                             \
+  do {                                                                                                   \
+    SKIP_WITHOUT_NODES();                                                                                \
+    if (!slurm_unusable_reason().empty()) GTEST_SKIP() << "no Slurm here: " << slurm_unusable_reason(); \
+  } while (0)
 
 #define SKIP_WITHOUT_NODES()                                                                           \
   do {                                                                                                 \
@@ -237,6 +254,218 @@ TEST(Cluster, ANodeThatFallsSilentEndsTheJobWithinTheKeepalive) {
   EXPECT_TRUE(std::regex_search(e.log, std::regex("(on node|Peer host:) +n2"))) << e.log;
 }
 
+// ---- Slurm on the simulated nodes (tests/cluster/simslurm) -----------------------------------------------
+
+// Slurm on `nodes` simulated nodes: munged, slurmctld on n1, a slurmd per node, for the test's lifetime.
+class SlurmCluster {
+ public:
+  explicit SlurmCluster(int nodes) : cluster_(nodes) {
+    std::string out;
+    if (testing::run_command(quote(g_simslurm) + " up " + cluster_.name() + " " + dir_.file("slurm"), &out) != 0) {
+      throw std::runtime_error("simslurm up: " + out + testing::read_text(dir_.file("slurm/log/slurmctld.log")));
+    }
+  }
+  const Cluster& cluster() const { return cluster_; }
+  // A Slurm client command on n1 (sbatch, srun, scontrol...).
+  std::string client(const std::string& command) const {
+    return quote(g_simslurm) + " run " + cluster_.name() + " " + dir_.file("slurm") + " " + command;
+  }
+  std::string submit(const std::string& args) const {
+    std::string out;
+    testing::run_command(client("sbatch --parsable " + args) + " 2>&1", &out);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+  }
+  std::string job_field(const std::string& job, const std::string& field) const {
+    std::string out;
+    testing::run_command(client("scontrol show job " + job) + " 2>&1", &out);
+    const std::smatch m = [&] {
+      std::smatch x;
+      std::regex_search(out, x, std::regex(field + "=([^ \n]*)"));
+      return x;
+    }();
+    return m.size() > 1 ? m[1].str() : "";
+  }
+  // Waits until the job has ended: its final state, or "timeout" after `seconds`.
+  std::string wait_ended(const std::string& job, double seconds) const {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < seconds) {
+      const std::string state = job_field(job, "JobState");
+      if (state == "COMPLETED" || state == "FAILED" || state == "CANCELLED" || state == "TIMEOUT" ||
+          state == "NODE_FAIL") {
+        return state;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+    return "timeout";
+  }
+
+ private:
+  Cluster cluster_;
+  TempDir dir_;
+};
+
+// Eight tiny runs (2 methods × 4 seeds): synthetic 1×16×16 images, a width-4 ResNet-18; `train_size` sets
+// their length (64: a fraction of a second each; 1024 with 3 epochs: about 2 s, long enough to be stopped in).
+std::string write_sweep_spec(const TempDir& dir, int train_size, int epochs) {
+  const json spec = {
+      {"name", "cluster"},
+      {"description", "cluster tests"},
+      {"base",
+       {{"dataset",
+         {{"name", "synthetic"}, {"train_size", train_size}, {"test_size", 16}, {"channels", 1}, {"height", 16}, {"width", 16},
+          {"classes", 4}}},
+        {"model_options", {{"width", 4}}},
+        {"epochs", epochs},
+        {"batch_size", 16},
+        {"eval_batch_size", 16},
+        {"threads", 1},
+        {"loader_threads", 0},
+        {"schedule", {{"name", "constant"}}},
+        {"optimizer", {{"lr", 0.05}}}}},
+      {"axes", json::parse(R"([{"name": "method", "values": [
+          {"label": "baseline", "set": {"mix": {"method": "none"}}},
+          {"label": "cutmix", "set": {"mix": {"method": "cutmix", "prob": 1.0}}}]},
+        {"name": "seed", "path": "seed", "values": [0, 1, 2, 3]}])")}};
+  const std::string path = dir.file("spec.json");
+  std::ofstream(path) << spec.dump(2);
+  return path;
+}
+
+std::vector<json> events(const std::string& out) {
+  std::vector<json> ev;
+  std::ifstream in(out + "/sweep.log.jsonl");
+  for (std::string line; std::getline(in, line);) ev.push_back(json::parse(line));
+  return ev;
+}
+
+// Every planned run completed exactly once (one "done" event, a completed result); the hosts that did them.
+std::set<std::string> expect_each_run_done_once(const std::string& out) {
+  std::map<std::string, int> done;
+  std::set<std::string> hosts;
+  for (const json& e : events(out)) {
+    if (e["event"] != "done") continue;
+    ++done[e["run"].get<std::string>()];
+    const std::string job = e["job"];
+    hosts.insert(job.substr(0, job.find(':')));  // jobs are named host:pid:random
+  }
+  const json plan = read_json(out + "/sweep.json");
+  EXPECT_EQ(plan["runs"].size(), 8u);
+  for (const json& r : plan["runs"]) {
+    const std::string f = r["folder"];
+    EXPECT_EQ(done.count(f) ? done.at(f) : 0, 1) << f;
+    EXPECT_EQ(read_json(out + "/" + f + "/result.json")["status"], "completed") << f;
+  }
+  return hosts;
+}
+
+// srun with PMIx launches the ranks on both nodes: the same parameters as one rank, each rank's host, the rank
+// within a node counted per node.
+TEST(Slurm, SrunTrainsAcrossNodesAsOneRank) {
+  SKIP_WITHOUT_SLURM();
+  TempDir dir;
+  const std::string config = write_config(dir);
+  ASSERT_EQ(run(quote(g_harness) + " train --quiet --config " + config + " --out " + dir.file("np1")).code, 0);
+  SlurmCluster slurm(2);
+  for (int per_node : {1, 2}) {
+    const std::string out = dir.file("srun" + std::to_string(per_node));
+    const Job j = run(slurm.client("srun --mpi=pmix -N 2 --ntasks-per-node=" + std::to_string(per_node) + " " +
+                                   quote(g_harness) + " train --config " + config + " --out " + out));
+    ASSERT_EQ(j.code, 0) << j.output;
+    const json d = read_json(out + "/result.json")["distributed"];
+    EXPECT_EQ(d["hosts"], per_node == 1 ? json({"n1", "n2"}) : json({"n1", "n1", "n2", "n2"}));
+    EXPECT_EQ(d["local_ranks"], per_node == 1 ? json({0, 0}) : json({0, 1, 0, 1}));
+    const double worst = worst_parameter_difference(out + "/checkpoint.safetensors", dir.file("np1/checkpoint.safetensors"));
+    std::printf("  srun -N 2, %d per node, vs 1 rank: worst parameter difference %.3g\n", per_node, worst);
+    EXPECT_LT(worst, 1e-5);
+  }
+}
+
+// A sweep of 8 runs in an sbatch job over 2 nodes (srun: a group per node), and a second job on one node on
+// the same folder at the same time: every run completed exactly once, by ranks on both nodes.
+TEST(Slurm, ASweepInTwoJobsOnOneFolderRunsEachRunOnce) {
+  SKIP_WITHOUT_SLURM();
+  TempDir dir;
+  const std::string spec = write_sweep_spec(dir, 64, 2), out = dir.file("sweep");
+  SlurmCluster slurm(2);
+  const std::string sweep = "srun --mpi=pmix " + quote(g_harness) + " sweep " + spec + " --out " + out + " --no-report";
+  const std::string a = slurm.submit("-N 2 -n 2 -o " + dir.file("job-a.out") + " --wrap " + quote(sweep));
+  const std::string b = slurm.submit("-N 1 -n 1 -o " + dir.file("job-b.out") + " --wrap " + quote(sweep));
+  ASSERT_FALSE(a.empty() || b.empty()) << a << b;
+  EXPECT_EQ(slurm.wait_ended(a, 120), "COMPLETED") << testing::read_text(dir.file("job-a.out"));
+  EXPECT_EQ(slurm.wait_ended(b, 120), "COMPLETED") << testing::read_text(dir.file("job-b.out"));
+  const std::set<std::string> hosts = expect_each_run_done_once(out);
+  EXPECT_TRUE(hosts.count("n1") && hosts.count("n2")) << "runs were done only on " << *hosts.begin();
+}
+
+// Preemption as Slurm does it: USR1 to the job's steps (what `sbatch --signal=USR1@T` sends T seconds before the
+// end) makes every running run checkpoint and release its claim, and the sweep exit 75; the batch script then
+// requeues the job, which resumes the sweep. Nothing is lost (every run completes) and nothing is run twice.
+TEST(Slurm, APreemptedJobIsRequeuedAndFinishesTheSweep) {
+  SKIP_WITHOUT_SLURM();
+  TempDir dir;
+  const std::string spec = write_sweep_spec(dir, 1024, 3), out = dir.file("sweep");
+  SlurmCluster slurm(2);
+  const std::string script = dir.file("job.sbatch");
+  std::ofstream(script) << "#!/bin/bash\n"
+                           "srun --mpi=pmix " << g_harness << " sweep " << spec << " --out " << out << " --no-report\n"
+                           "rc=$?\n"
+                           "echo \"sweep exit $rc, restart ${SLURM_RESTART_COUNT:-0}\"\n"
+                           "if [ \"$rc\" -eq 75 ]; then scontrol requeue \"$SLURM_JOB_ID\"; fi\n"
+                           "exit \"$rc\"\n";
+  const std::string job = slurm.submit("-N 2 -n 2 --requeue --open-mode=append -o " + dir.file("job.out") + " " + script);
+  ASSERT_FALSE(job.empty());
+  ASSERT_TRUE(testing::wait_for_text(out + "/sweep.log.jsonl", "\"event\":\"done\"", 90)) << testing::read_text(dir.file("job.out"));
+  std::string ignored;
+  testing::run_command(slurm.client("scancel --signal=USR1 " + job), &ignored);
+  ASSERT_TRUE(testing::wait_for_text(dir.file("job.out"), "sweep exit 75, restart 0", 60)) << testing::read_text(dir.file("job.out"));
+  // Slurm holds a requeued job back for a while before it may start again; a test does not wait for that.
+  for (int i = 0; i < 50 && slurm.job_field(job, "Restarts") != "1"; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  testing::run_command(slurm.client("scontrol update JobId=" + job + " StartTime=now"), &ignored);
+  EXPECT_EQ(slurm.wait_ended(job, 150), "COMPLETED") << testing::read_text(dir.file("job.out"));
+  EXPECT_EQ(slurm.job_field(job, "Restarts"), "1");
+  const std::string log = testing::read_text(dir.file("job.out"));
+  EXPECT_NE(log.find("checkpoint written, claim released"), std::string::npos) << log;
+  EXPECT_NE(log.find("sweep exit 0, restart 1"), std::string::npos) << log;
+  expect_each_run_done_once(out);
+}
+
+// A node dies under a sweep (2 nodes, a group each, launched by mpirun): the job ends within 30 s naming the
+// node; the dead node's claims are not judged by a pid on another host but by their heartbeat, so the same
+// sweep run again (from n1, a claim timeout of 4 s) takes them over once they are stale and completes every
+// run exactly once.
+TEST(Cluster, ASweepThatLostANodeCompletesWhenRunAgain) {
+  SKIP_WITHOUT_NODES();
+  TempDir dir;
+  const std::string spec = write_sweep_spec(dir, 1024, 3), out = dir.file("sweep");
+  Cluster cluster(2);
+  std::vector<std::string> argv = cluster.mpirun(dir, 1, 2);
+  for (const std::string& a : {g_harness, std::string("sweep"), spec, std::string("--out"), out, std::string("--no-report")}) {
+    argv.push_back(a);
+  }
+  const int pid = testing::spawn(argv, dir.file("job1.log"));
+  ASSERT_TRUE(testing::wait_for_text(out + "/sweep.log.jsonl", "\"event\":\"done\"", 90)) << testing::read_text(dir.file("job1.log"));
+  std::string ignored;
+  const auto t0 = std::chrono::steady_clock::now();
+  testing::run_command(quote(g_simnodes) + " kill " + cluster.name() + " n2", &ignored);
+  const int code = testing::wait_exit(pid);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string log = testing::read_text(dir.file("job1.log"));
+  std::printf("  node n2 killed under a sweep: the job ended %.2f s later, exit %d\n", seconds, code);
+  EXPECT_NE(code, 0) << log;
+  EXPECT_LT(seconds, 30) << log;
+  EXPECT_TRUE(std::regex_search(log, std::regex("(on node|Peer host:) +n2"))) << log;
+  const Job again = run("env ACM_SIMNODES=" + cluster.name() + " " + quote(g_simnodes) + " exec " + cluster.name() +
+                        " n1 " + quote(g_harness) + " sweep " + spec + " --out " + out + " --no-report --claim-timeout 4");
+  ASSERT_EQ(again.code, 0) << again.output;
+  expect_each_run_done_once(out);
+  int taken_over_from_n2 = 0;
+  for (const json& e : events(out)) {
+    if (e["event"] == "takeover" && e.dump().find("n2:") != std::string::npos) ++taken_over_from_n2;
+  }
+  EXPECT_GE(taken_over_from_n2, 1) << "no run of the dead node was taken over";
+}
+
 }  // namespace
 }  // namespace acm
 
@@ -246,6 +475,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--simnodes=", 0) == 0) acm::g_simnodes = a.substr(11);
+    if (a.rfind("--simslurm=", 0) == 0) acm::g_simslurm = a.substr(11);
   }
   return RUN_ALL_TESTS();
 }
