@@ -11,12 +11,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <set>
 #include <stdexcept>
 
 #include "common/json_reader.h"
 #include "common/files.h"
+#include "common/hash.h"
 
 namespace acm::sweeps {
 
@@ -195,8 +197,10 @@ void Ledger::open() {
       }
       fs::write_file_atomic(plan_path, mine.dump(2) + "\n");
       log("plan_changed", plan_.runs.size(), -1, {{"added", added}, {"removed", removed}});
+      remove_if_there(fs::join_path(dir_, ".sweep.index"));
     }
   }
+  bool rebuild = options_.retry_failed;
   if (options_.retry_failed) {
     for (std::size_t i = 0; i < plan_.runs.size(); ++i) {
       const std::string d = run_dir(i), result = fs::join_path(d, "result.json");
@@ -213,6 +217,7 @@ void Ledger::open() {
       log("retry", i, -1, {{"previous", kept}});
     }
   }
+  if (rebuild && options_.use_index) rebuild_index();  // its failed runs are failed no more
 }
 
 double Ledger::now_on_disk() const {
@@ -226,21 +231,132 @@ double Ledger::now_on_disk() const {
 
 Ledger::State Ledger::state_of(std::size_t run, json* claim) const {
   const std::string d = run_dir(run);
+  file_ops_ += 1;
   const json result = read_json_or_null(fs::join_path(d, "result.json"));
   const bool ours = !result.is_null() && result.contains("sweep") && result["sweep"].value("id", "") == plan_.runs[run].id;
   if (ours && result.value("status", "") == "completed") return State::kDone;
   if (ours && result.value("status", "") == "failed") return State::kFailed;
   const std::string claim_path = fs::join_path(d, "claim.json");
+  file_ops_ += 1;
   const json c = read_json_or_null(claim_path);
   if (claim) *claim = c;
   if (c.is_null() || c.value("released", false) || c.value("id", "") != plan_.runs[run].id) return State::kFree;
   struct stat st {};
+  file_ops_ += 1;
   if (::stat(claim_path.c_str(), &st) != 0) return State::kFree;
   if (c.value("job", "") == job_) return State::kLive;  // this job is alive: its claims are too
   const double age = now_on_disk() - seconds_of(st.st_mtim);
   const bool same_host = c.value("host", "") == host_;
   if (same_host && !pid_alive(c.value("pid", 0L))) return State::kFree;  // its process is gone: no need to wait
   return age < options_.claim_timeout_s ? State::kLive : State::kFree;
+}
+
+
+// ---- The index of runs done or failed --------------------------------------------------------------------------
+
+struct Ledger::Index {
+  std::string path;
+  std::map<std::string, char> state;  // run id -> 'd' (done) or 'f' (failed)
+  off_t offset = 0;                   // how far this process has read
+  ino_t inode = 0;                    // a rebuild renames a new file over the path
+  bool valid = false;
+};
+
+std::string Ledger::index_header() const {
+  json ids = json::array();
+  for (const auto& r : plan_.runs) ids.push_back(r.id);
+  return "acm-sweep-index 1 " + hash::of_json(ids) + "\n";
+}
+
+// Under the lock: the lines appended since the last read (all of them after a rebuild elsewhere).
+void Ledger::load_index() {
+  if (!options_.use_index) return;
+  if (!index_) index_ = std::make_shared<Index>();
+  Index& x = *index_;
+  x.path = fs::join_path(dir_, ".sweep.index");
+  const int fd = ::open(x.path.c_str(), O_RDONLY | O_CLOEXEC);
+  file_ops_ += 1;
+  if (fd < 0) {
+    rebuild_index();
+    return;
+  }
+  struct stat st {};
+  ::fstat(fd, &st);
+  if (!x.valid || st.st_ino != x.inode) {
+    x.state.clear();
+    x.offset = 0;
+    x.inode = st.st_ino;
+  }
+  std::string text;
+  if (st.st_size > x.offset) {
+    text.resize(static_cast<std::size_t>(st.st_size - x.offset));
+    const ssize_t got = ::pread(fd, text.data(), text.size(), x.offset);
+    text.resize(got > 0 ? static_cast<std::size_t>(got) : 0);
+  }
+  ::close(fd);
+  std::size_t pos = 0;
+  if (x.offset == 0) {
+    const std::string header = index_header();
+    if (text.compare(0, header.size(), header) != 0) {  // another plan's, or torn at birth
+      rebuild_index();
+      return;
+    }
+    pos = header.size();
+  }
+  while (pos < text.size()) {
+    const std::size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) {  // a torn last line: a writer died mid-append
+      rebuild_index();
+      return;
+    }
+    const std::string line = text.substr(pos, nl - pos);
+    if (line.size() > 2 && (line[0] == 'd' || line[0] == 'f') && line[1] == ' ') x.state[line.substr(2)] = line[0];
+    pos = nl + 1;
+  }
+  x.offset += static_cast<off_t>(pos);
+  x.valid = true;
+}
+
+// Under the lock: the index written afresh from every run's folder.
+void Ledger::rebuild_index() {
+  if (!index_) index_ = std::make_shared<Index>();
+  Index& x = *index_;
+  x.path = fs::join_path(dir_, ".sweep.index");
+  std::string text = index_header();
+  x.state.clear();
+  for (std::size_t i = 0; i < plan_.runs.size(); ++i) {
+    const State s = state_of(i, nullptr);
+    if (s != State::kDone && s != State::kFailed) continue;
+    const char c = s == State::kDone ? 'd' : 'f';
+    x.state[plan_.runs[i].id] = c;
+    text += std::string(1, c) + " " + plan_.runs[i].id + "\n";
+  }
+  fs::write_file_atomic(x.path, text);
+  struct stat st {};
+  ::stat(x.path.c_str(), &st);
+  x.inode = st.st_ino;
+  x.offset = static_cast<off_t>(text.size());
+  x.valid = true;
+}
+
+void Ledger::index_add(std::size_t run, State state) {
+  if (!options_.use_index || !index_ || !index_->valid) return;
+  const char c = state == State::kDone ? 'd' : 'f';
+  auto it = index_->state.find(plan_.runs[run].id);
+  if (it != index_->state.end() && it->second == c) return;
+  index_->state[plan_.runs[run].id] = c;
+  file_ops_ += 1;
+  fs::append_synced(index_->path, std::string(1, c) + " " + plan_.runs[run].id + "\n");
+}
+
+Ledger::State Ledger::indexed_state(std::size_t run, json* claim) {
+  if (options_.use_index && index_ && index_->valid) {
+    auto it = index_->state.find(plan_.runs[run].id);
+    if (it != index_->state.end()) return it->second == 'd' ? State::kDone : State::kFailed;
+  }
+  const State s = state_of(run, claim);
+  if (s == State::kDone || s == State::kFailed) index_add(run, s);
+  return s;
 }
 
 Counts Ledger::counts() const {
@@ -268,6 +384,7 @@ json Ledger::failure_result(std::size_t run, const std::string& error) const {
 void Ledger::write_failure(std::size_t run, const std::string& error) {
   fs::make_dirs(run_dir(run));
   fs::write_file_atomic(fs::join_path(run_dir(run), "result.json"), failure_result(run, error).dump(2) + "\n");
+  index_add(run, State::kFailed);
 }
 
 void Ledger::record_failure(std::size_t run, const std::string& error, const std::string& token) {
@@ -279,18 +396,26 @@ void Ledger::record_failure(std::size_t run, const std::string& error, const std
 
 Pick Ledger::claim_next(int group) {
   FolderLock lock(dir_);
+  load_index();
   const std::size_t n = plan_.runs.size();
-  std::vector<State> states(n);
+  // Each run's state, looked up when needed: from the index, or its folder (indexed_state).
+  std::vector<std::optional<State>> states(n);
   std::vector<json> claims(n);
-  for (std::size_t i = 0; i < n; ++i) states[i] = state_of(i, &claims[i]);
+  auto state = [&](std::size_t i) {
+    if (!states[i]) states[i] = indexed_state(i, &claims[i]);
+    return *states[i];
+  };
+  if (!options_.use_index) {
+    for (std::size_t i = 0; i < n; ++i) state(i);  // the ledger before the index: every folder, every claim
+  }
   Pick pick;
   pick.kind = Pick::kDone;
   std::optional<std::size_t> chosen;
   for (std::size_t i = 0; i < n && !chosen; ++i) {
-    if (states[i] != State::kFree) continue;
+    if (state(i) != State::kFree) continue;
     const auto& r = plan_.runs[i];
     if (r.extractor_from) {
-      const State dep = states[*r.extractor_from];
+      const State dep = state(*r.extractor_from);
       if (dep == State::kFailed) {
         write_failure(i, "its extractor run " + plan_.runs[*r.extractor_from].folder + " failed");
         log("failed", i, group, {{"error", "extractor run failed"}});
@@ -356,8 +481,16 @@ Pick Ledger::claim_next(int group) {
     states[i] = State::kLive;
     chosen = i;
   }
+  // The counts: the runs whose state is known (listed in the index, or read on the way); the rest, after the
+  // chosen run, count as left (a live claim among them shows at a later claim). With no run chosen every run
+  // was looked at, so the wait-or-done answer is exact.
   for (std::size_t i = 0; i < n; ++i) {
-    switch (states[i]) {
+    std::optional<State> st = states[i];
+    if (!st && index_ && index_->valid) {
+      auto it = index_->state.find(plan_.runs[i].id);
+      if (it != index_->state.end()) st = it->second == 'd' ? State::kDone : State::kFailed;
+    }
+    switch (st.value_or(State::kFree)) {
       case State::kDone: ++pick.counts.done; break;
       case State::kFailed: ++pick.counts.failed; break;
       case State::kLive: ++pick.counts.running; break;
@@ -386,15 +519,16 @@ bool Ledger::heartbeat(std::size_t run, const std::string& token) const {
 
 bool Ledger::finish(std::size_t run, const std::string& token, const std::string& event, const json& extra) {
   FolderLock lock(dir_);
+  const int group = extra.is_object() ? extra.value("group", -1) : -1;  // extra may be null (the default)
   if (!holds(run, token)) {
-    lost(run, token, extra.value("group", -1));
+    lost(run, token, group);
     return false;
   }
   remove_if_there(fs::join_path(run_dir(run), "claim.json"));
   fs::sync_folder(run_dir(run));
-  json line = extra;
+  json line = extra.is_object() ? extra : json::object();
   line["token"] = token;
-  log(event, run, extra.value("group", -1), line);
+  log(event, run, group, line);
   return true;
 }
 

@@ -10,6 +10,16 @@
 //                            whose owner died goes stale
 //   DIR/<run>/result.json    written by the run (completed or failed) or by the sweep (failed before
 //   training)
+//   DIR/.sweep.index         the runs known to be done or failed, one line each ("d ID", "f ID"), under a
+//                            header naming the plan: a cache of what the run folders say, appended under the
+//                            lock and read from where this process last stopped
+//
+// A claim's cost does not grow with the sweep: it reads the index's new lines, and the folders only of runs
+// the index does not list as done or failed, in plan order, up to the first it can claim (the live claims and
+// the runs waiting for their extractor before it). The truth stays in the folders: a run found done or failed
+// there is added to the index; a missing index, one of another plan, a torn last line, a changed plan and
+// --retry-failed rebuild it from the folders (once, at the job's start). Removing a run's result.json to run
+// it again needs the index removed too.
 //
 // A run is done when its result.json says completed with the run's id, failed when it says failed. A claim
 // is live while its owner touches it (or, on the same host, while its pid exists); a stale claim is taken
@@ -23,6 +33,8 @@
 // stops that run without writing and logs "lost claim". Every ledger write syncs the file and its folder.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -35,6 +47,7 @@ struct LedgerOptions {
   double claim_timeout_s = 300;  // a claim not touched for this long is stale
   bool allow_spec_change = false;
   bool retry_failed = false;
+  bool use_index = true;  // false: every claim reads every run's folder (the ledger before the index; benchmarks)
 };
 
 // How often a live claim is touched: a quarter of the timeout, within [0.5 s, 30 s].
@@ -84,6 +97,8 @@ class Ledger {
   // A failure before training (config, data): written as the run's failed result, if we still hold the claim.
   void record_failure(std::size_t run, const std::string& error, const std::string& token);
   Counts counts() const;
+  // Files read or examined in run folders (and the index) so far: the cost a claim puts on the file system.
+  std::int64_t file_operations() const { return file_ops_; }
 
   std::string run_dir(std::size_t run) const;
   const std::string& job() const { return job_; }
@@ -95,6 +110,13 @@ class Ledger {
  private:
   enum class State { kDone, kFailed, kLive, kFree };
   State state_of(std::size_t run, nlohmann::json* claim) const;
+  // state_of, answered by the index for runs it lists; a run found done or failed is added to it.
+  State indexed_state(std::size_t run, nlohmann::json* claim);
+  struct Index;
+  void load_index();
+  void rebuild_index();
+  void index_add(std::size_t run, State state);
+  std::string index_header() const;
   nlohmann::json failure_result(std::size_t run, const std::string& error) const;
   void write_failure(std::size_t run, const std::string& error);
   double now_on_disk() const;  // the file system's clock (the lock file touched now)
@@ -103,6 +125,8 @@ class Ledger {
   const Sweep& plan_;
   LedgerOptions options_;
   std::string job_, host_;
+  std::shared_ptr<Index> index_;
+  mutable std::int64_t file_ops_ = 0;
 };
 
 // "host:pid:random" — names this process's claims.
