@@ -239,4 +239,50 @@ bool wait_for_text(const std::string& path, const std::string& text, double time
   return false;
 }
 
+nlohmann::json multi_rank_run_config() {
+  return {{"dataset",
+           {{"name", "synthetic"},
+            {"train_size", 130},
+            {"test_size", 50},
+            {"channels", 3},
+            {"height", 16},
+            {"width", 16},
+            {"classes", 4}}},
+          {"model", "resnet18"},
+          {"model_options", {{"width", 8}, {"norm", "group"}}},
+          {"epochs", 1},
+          {"batch_size", 24},
+          {"eval_batch_size", 16},
+          {"optimizer", {{"lr", 0.01}}},
+          {"schedule", {{"name", "constant"}}},
+          {"mix", {{"method", "none"}}},
+          {"augment", {{"crop_padding", 0}, {"horizontal_flip", false}}},
+          {"threads", 1},
+          {"loader_threads", 0},
+          {"distributed", {{"bucket_mb", 0.1}, {"first_bucket_mb", 0.02}}}};
+}
+
+nlohmann::json tiny_sweep_spec(const std::vector<nlohmann::json>& axes, int epochs, int train_size) {
+  return {{"name", "tiny"},
+          {"description", "test"},
+          {"base",
+           {{"dataset",
+             {{"name", "synthetic"},
+              {"train_size", train_size},
+              {"test_size", 16},
+              {"channels", 1},
+              {"height", 16},
+              {"width", 16},
+              {"classes", 4}}},
+            {"model_options", {{"width", 4}}},
+            {"epochs", epochs},
+            {"batch_size", 16},
+            {"eval_batch_size", 16},
+            {"threads", 1},
+            {"loader_threads", 0},
+            {"schedule", {{"name", "constant"}}},
+            {"optimizer", {{"lr", 0.05}}}}},
+          {"axes", nlohmann::json(axes)}};
+}
+
 }  // namespace acm::testing

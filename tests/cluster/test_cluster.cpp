@@ -123,29 +123,10 @@ Job run(const std::string& command) {
   return j;
 }
 
-// The multi-rank tests' run (tests/dist/test_dist_train.cpp): a GroupNorm ResNet on synthetic data, five steps
-// of 24, where rank counts agree to 3e-7 and a learning rate 10 % off moves the parameters by 2.9e-2.
+// The multi-rank tests' run (testing::multi_rank_run_config): five steps of 24, where rank counts agree to
+// 3e-7 and a learning rate 10 % off moves the parameters by 2.9e-2.
 std::string write_config(const TempDir& dir, const json& overrides = json::object()) {
-  json c = {{"dataset",
-             {{"name", "synthetic"},
-              {"train_size", 130},
-              {"test_size", 50},
-              {"channels", 3},
-              {"height", 16},
-              {"width", 16},
-              {"classes", 4}}},
-            {"model", "resnet18"},
-            {"model_options", {{"width", 8}, {"norm", "group"}}},
-            {"epochs", 1},
-            {"batch_size", 24},
-            {"eval_batch_size", 16},
-            {"optimizer", {{"lr", 0.01}}},
-            {"schedule", {{"name", "constant"}}},
-            {"mix", {{"method", "none"}}},
-            {"augment", {{"crop_padding", 0}, {"horizontal_flip", false}}},
-            {"threads", 1},
-            {"loader_threads", 0},
-            {"distributed", {{"bucket_mb", 0.1}, {"first_bucket_mb", 0.02}}}};
+  json c = testing::multi_rank_run_config();
   c.merge_patch(overrides);
   const std::string path = dir.file("run.json");
   std::ofstream(path) << c.dump(2);
@@ -314,25 +295,11 @@ class SlurmCluster {
 // Eight tiny runs (2 methods × 4 seeds): synthetic 1×16×16 images, a width-4 ResNet-18; `train_size` sets
 // their length (64: a fraction of a second each; 1024 with 3 epochs: about 2 s, long enough to be stopped in).
 std::string write_sweep_spec(const TempDir& dir, int train_size, int epochs) {
-  const json spec = {
-      {"name", "cluster"},
-      {"description", "cluster tests"},
-      {"base",
-       {{"dataset",
-         {{"name", "synthetic"}, {"train_size", train_size}, {"test_size", 16}, {"channels", 1}, {"height", 16}, {"width", 16},
-          {"classes", 4}}},
-        {"model_options", {{"width", 4}}},
-        {"epochs", epochs},
-        {"batch_size", 16},
-        {"eval_batch_size", 16},
-        {"threads", 1},
-        {"loader_threads", 0},
-        {"schedule", {{"name", "constant"}}},
-        {"optimizer", {{"lr", 0.05}}}}},
-      {"axes", json::parse(R"([{"name": "method", "values": [
+  const json spec = testing::tiny_sweep_spec({json::parse(R"({"name": "method", "values": [
           {"label": "baseline", "set": {"mix": {"method": "none"}}},
-          {"label": "cutmix", "set": {"mix": {"method": "cutmix", "prob": 1.0}}}]},
-        {"name": "seed", "path": "seed", "values": [0, 1, 2, 3]}])")}};
+          {"label": "cutmix", "set": {"mix": {"method": "cutmix", "prob": 1.0}}}]})"),
+                                              json::parse(R"({"name": "seed", "path": "seed", "values": [0, 1, 2, 3]})")},
+                                             epochs, train_size);
   const std::string path = dir.file("spec.json");
   std::ofstream(path) << spec.dump(2);
   return path;

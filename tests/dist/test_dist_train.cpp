@@ -52,35 +52,10 @@ Job launch(int ranks, const std::string& config, const std::string& out, const s
   return j;
 }
 
-// A tiny GroupNorm ResNet on synthetic data with augmentation off, so that the run is a function of the
-// global batch only. 130 training images in global batches of 24 (divisible by 1, 2, 3 and 6): 5 steps, 10
-// images left over; 50 test images do not split evenly over 3 ranks. Few steps on purpose: this net on these
-// data is chaotic once a pre-activation crosses zero. On an AVX-512 machine, 250 images (10 steps) ended 2e-3
-// apart between NCHW and channels_last on one rank, and 1 and 2 ranks 1.3e-3 apart, from step 9 on. Over 5
-// steps, layouts, thread counts and rank counts agree to 3e-7 there, while a learning rate 10 % off moves the
-// parameters by 2.9e-2: the 1e-5 bound separates rounding from error.
+// testing::multi_rank_run_config(): five steps where rank counts agree to 3e-7 (its comment says why).
 std::string write_config(const TempDir& dir, const std::string& name,
                          const json& overrides = json::object()) {
-  json c = {{"dataset",
-             {{"name", "synthetic"},
-              {"train_size", 130},
-              {"test_size", 50},
-              {"channels", 3},
-              {"height", 16},
-              {"width", 16},
-              {"classes", 4}}},
-            {"model", "resnet18"},
-            {"model_options", {{"width", 8}, {"norm", "group"}}},
-            {"epochs", 1},
-            {"batch_size", 24},
-            {"eval_batch_size", 16},
-            {"optimizer", {{"lr", 0.01}}},
-            {"schedule", {{"name", "constant"}}},
-            {"mix", {{"method", "none"}}},
-            {"augment", {{"crop_padding", 0}, {"horizontal_flip", false}}},
-            {"threads", 1},
-            {"loader_threads", 0},
-            {"distributed", {{"bucket_mb", 0.1}, {"first_bucket_mb", 0.02}}}};
+  json c = testing::multi_rank_run_config();
   c.merge_patch(overrides);
   const std::string path = dir.file(name);
   std::ofstream(path) << c.dump(2);

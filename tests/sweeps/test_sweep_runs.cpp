@@ -29,29 +29,8 @@ namespace {
 using nlohmann::json;
 using testing::TempDir;
 
-// A sweep of tiny runs: synthetic 1×16×16 images of 4 classes, a width-4 ResNet-18, 4 steps per epoch.
-json tiny_spec(const std::vector<json>& axes, int epochs = 1) {
-  return {{"name", "tiny"},
-          {"description", "test"},
-          {"base",
-           {{"dataset",
-             {{"name", "synthetic"},
-              {"train_size", 64},
-              {"test_size", 16},
-              {"channels", 1},
-              {"height", 16},
-              {"width", 16},
-              {"classes", 4}}},
-            {"model_options", {{"width", 4}}},
-            {"epochs", epochs},
-            {"batch_size", 16},
-            {"eval_batch_size", 16},
-            {"threads", 1},
-            {"loader_threads", 0},
-            {"schedule", {{"name", "constant"}}},
-            {"optimizer", {{"lr", 0.05}}}}},
-          {"axes", json(axes)}};
-}
+// A sweep of tiny runs (testing::tiny_sweep_spec): 4 steps per epoch.
+json tiny_spec(const std::vector<json>& axes, int epochs = 1) { return testing::tiny_sweep_spec(axes, epochs); }
 
 json seeds(int n) {
   json v = json::array();
