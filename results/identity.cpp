@@ -21,10 +21,11 @@ bool under(const std::string& pointer, const std::string& prefix) {
 // How the run was executed, not what it computed. Threads and layouts change the order of floating-point sums
 // at most; the extractor's path says where it lies (what it is enters as kExtractorField).
 // How often the ranks vote, whether cuDNN times its algorithms and whether a CUDA graph replays the step (the
-// optimizer then reads its learning rate from a device tensor) change no more than that.
+// optimizer then reads its learning rate from a device tensor) change no more than that; what evaluation
+// measures besides top-1 (/eval) changes nothing that training computes.
 const char* const kExecution[] = {"/threads",       "/loader_threads", "/eval_batch_size",   "/device",
                                   "/channels_last", "/distributed",    "/mix/extractor/path", "/sync_every",
-                                  "/cudnn_benchmark", "/cuda_graph"};
+                                  "/cudnn_benchmark", "/cuda_graph", "/eval"};
 
 // Settings the resolved config holds only when they differ from their defaults (so that results made before
 // the setting existed keep their identity): absent means this value (harness/train/config.cpp,

@@ -193,6 +193,11 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
   c.sync_every = static_cast<int>(r.get_int("sync_every", c.sync_every, 0, 100000));
   c.cuda_graph = r.get_bool("cuda_graph", c.cuda_graph);
   parse_distributed(r, c);
+  {
+    auto e = r.child("eval");
+    c.eval.calibration_bins = static_cast<int>(e.get_int("calibration_bins", c.eval.calibration_bins, 0, 1000));
+    e.finish();
+  }
   r.finish();
   check_combinations(r, c);
   return c;
@@ -253,6 +258,7 @@ json to_json(const RunConfig& c) {
   if (c.cudnn_benchmark) out["cudnn_benchmark"] = true;
   if (c.sync_every != 0) out["sync_every"] = c.sync_every;
   if (c.cuda_graph) out["cuda_graph"] = true;
+  if (c.eval.calibration_bins != EvalConfig{}.calibration_bins) out["eval"] = {{"calibration_bins", c.eval.calibration_bins}};
   return out;
 }
 

@@ -53,6 +53,11 @@ struct DistConfig {
   std::string backend = "auto";  // auto (nccl on CUDA, mpi on CPU) | mpi | nccl
 };
 
+// What evaluation measures beyond top-1 (harness/train/calibration.h).
+struct EvalConfig {
+  int calibration_bins = 15;  // ECE's equal-width confidence bins; 0: no calibration metrics
+};
+
 struct RunConfig {
   data::DatasetSpec dataset;
   std::string model = "resnet18";
@@ -83,6 +88,7 @@ struct RunConfig {
   // step are captured as one CUDA graph and replayed (harness/train/graph_step.h). Written only when true.
   bool cuda_graph = false;
   DistConfig distributed;
+  EvalConfig eval;  // written into the resolved config only when not the default
 };
 
 // Reads a config object; `where` names its origin in errors ("run.json", "flags").

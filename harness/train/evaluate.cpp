@@ -11,7 +11,7 @@ namespace acm::train {
 
 EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test,
                     c10::Device device, bool channels_last, dist::Communicator& comm,
-                    std::optional<at::ScalarType> autocast) {
+                    std::optional<at::ScalarType> autocast, int calibration_bins) {
   torch::NoGradGuard no_grad;
   model.eval();
   const std::int64_t n = test.size(), r = comm.rank(), p = comm.size();
@@ -20,6 +20,8 @@ EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const d
   loader.start_epoch(0, ids);
   std::int64_t c1 = 0, c5 = 0, seen = 0;
   const std::int64_t k = std::min<std::int64_t>(5, test.num_classes);
+  std::optional<CalibrationSums> cal;
+  if (calibration_bins > 0) cal.emplace(calibration_bins);
   while (auto b = loader.next()) {
     auto x = b->images.to(device);
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
@@ -34,13 +36,20 @@ EvalResult evaluate(models::ClassifierImpl& model, data::Loader& loader, const d
     c1 += hit.select(1, 0).sum().item<std::int64_t>();
     c5 += hit.any(1).sum().item<std::int64_t>();
     seen += y.size(0);
+    if (cal) cal->add(logits, y);
   }
   model.train();
   at::Tensor counts = at::tensor(std::vector<std::int64_t>{c1, c5, seen}, at::kLong);
   comm.all_reduce(counts);
   const auto* v = counts.data_ptr<std::int64_t>();
   const double total = static_cast<double>(std::max<std::int64_t>(v[2], 1));
-  return {100.0 * static_cast<double>(v[0]) / total, 100.0 * static_cast<double>(v[1]) / total, v[2]};
+  EvalResult out{100.0 * static_cast<double>(v[0]) / total, 100.0 * static_cast<double>(v[1]) / total, v[2], {}};
+  if (cal) {
+    at::Tensor sums = cal->sums();
+    comm.all_reduce(sums);
+    out.calibration = CalibrationSums::finish(sums, calibration_bins);
+  }
+  return out;
 }
 
 }  // namespace acm::train

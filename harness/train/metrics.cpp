@@ -5,14 +5,16 @@
 namespace acm::train {
 
 nlohmann::json to_json(const EpochMetrics& m) {
-  return {{"epoch", m.epoch},
-          {"train_loss", m.train_loss},
-          {"train_top1", m.train_top1},
-          {"test_top1", m.test_top1},
-          {"test_top5", m.test_top5},
-          {"lr", m.lr},
-          {"images_per_s", m.images_per_s},
-          {"seconds", m.seconds}};
+  nlohmann::json j = {{"epoch", m.epoch},
+                      {"train_loss", m.train_loss},
+                      {"train_top1", m.train_top1},
+                      {"test_top1", m.test_top1},
+                      {"test_top5", m.test_top5},
+                      {"lr", m.lr},
+                      {"images_per_s", m.images_per_s},
+                      {"seconds", m.seconds}};
+  if (m.has_calibration) j.update({{"test_ece", m.test_ece}, {"test_nll", m.test_nll}, {"test_brier", m.test_brier}});
+  return j;
 }
 
 EpochMetrics epoch_from_json(const nlohmann::json& j) {
@@ -25,6 +27,12 @@ EpochMetrics epoch_from_json(const nlohmann::json& j) {
   m.lr = j.at("lr").get<double>();
   m.images_per_s = j.at("images_per_s").get<double>();
   m.seconds = j.at("seconds").get<double>();
+  if (j.contains("test_ece")) {
+    m.has_calibration = true;
+    m.test_ece = j.at("test_ece").get<double>();
+    m.test_nll = j.at("test_nll").get<double>();
+    m.test_brier = j.at("test_brier").get<double>();
+  }
   return m;
 }
 
@@ -49,14 +57,19 @@ nlohmann::json final_metrics(const std::vector<EpochMetrics>& epochs) {
   const double best_top1 = epochs[best].test_top1;
   // The headline is the best test top-1 over epochs, as the CutMix code reports; last and median-of-last-5
   // are the less optimistic figures next to it.
-  return {{"headline", {{"metric", "best_test_top1"}, {"value", best_top1}}},
-          {"best_test_top1", best_top1},
-          {"best_epoch", epochs[best].epoch},
-          {"best_test_top5", *std::max_element(top5.begin(), top5.end())},
-          {"last_test_top1", top1.back()},
-          {"last_test_top5", top5.back()},
-          {"median5_test_top1", median_of_last(top1, 5)},
-          {"median5_test_top5", median_of_last(top5, 5)}};
+  nlohmann::json f = {{"headline", {{"metric", "best_test_top1"}, {"value", best_top1}}},
+                      {"best_test_top1", best_top1},
+                      {"best_epoch", epochs[best].epoch},
+                      {"best_test_top5", *std::max_element(top5.begin(), top5.end())},
+                      {"last_test_top1", top1.back()},
+                      {"last_test_top5", top5.back()},
+                      {"median5_test_top1", median_of_last(top1, 5)},
+                      {"median5_test_top5", median_of_last(top5, 5)}};
+  const EpochMetrics& last = epochs.back();
+  if (last.has_calibration) {
+    f.update({{"last_test_ece", last.test_ece}, {"last_test_nll", last.test_nll}, {"last_test_brier", last.test_brier}});
+  }
+  return f;
 }
 
 }  // namespace acm::train

@@ -545,7 +545,7 @@ void Run::record_epoch(double lr) {
   const auto t = clock::now();
   sync_buffers();
   const EvalResult ev = evaluate(*model_, *test_loader_, splits_->test, device_, c_.channels_last, control_,
-                                 autocast_);
+                                 autocast_, c_.eval.calibration_bins);
   const double eval_s = since(t);
   s.timing["eval"] += eval_s;
   dist_record_["test_images_evaluated"] = ev.images;
@@ -558,6 +558,13 @@ void Run::record_epoch(double lr) {
   m.lr = lr;
   m.seconds = s.epoch_seconds;
   m.images_per_s = s.epoch_seen / std::max(s.epoch_seconds, 1e-9);
+  if (ev.calibration) {
+    m.has_calibration = true;
+    m.test_ece = ev.calibration->ece;
+    m.test_nll = ev.calibration->nll;
+    m.test_brier = ev.calibration->brier;
+    last_calibration_ = ev.calibration->to_json();  // the reliability diagram of the latest evaluation
+  }
   s.history.push_back(m);
   std::fprintf(out_, "test  epoch %lld/%lld: top-1 %.2f%% top-5 %.2f%% (%lld images, %.1fs)\n",
                static_cast<long long>(m.epoch), static_cast<long long>(c_.epochs), m.test_top1, m.test_top5,
@@ -628,6 +635,7 @@ json Run::result_json(Outcome status, const std::string& error) const {
                  // Host synchronisations of the training steps: a vote every `every` steps (this sitting's count).
                  {"host_sync", {{"every", sync_every_}, {"votes_this_sitting", votes_}}}};
   if (loss_scaled_) result["precision"].update(state_.loss_scale.to_json());
+  if (!last_calibration_.is_null()) result["calibration"] = last_calibration_;
   if (graphed_) {
     result["cuda_graph"] = {{"warmup_steps", GraphedStepOptions{}.warmup_steps},
                             {"captured", graphed_->captured()},

@@ -157,6 +157,7 @@ class Run {
   TrainState state_;
   AttentionSetup attention_;
   nlohmann::json dist_record_;
+  nlohmann::json last_calibration_;  // the latest evaluation's calibration, for the result
 
   // The epoch in progress.
   std::unique_ptr<harness::Progress> progress_;

@@ -125,6 +125,15 @@ TEST(DistTrain, OneTwoAndThreeRanksEndWithTheSameParameters) {
     EXPECT_NEAR(r["epochs"][0]["train_loss"].get<double>(),
                 first_result["epochs"][0]["train_loss"].get<double>(), 1e-5);
     EXPECT_EQ(r["epochs"][0]["test_top1"], first_result["epochs"][0]["test_top1"]);
+    // Calibration sums add over the ranks' uneven shards: the whole test set's figures, as one rank's.
+    for (const char* k : {"ece", "nll", "brier"}) {
+      EXPECT_NEAR(r["calibration"][k].get<double>(), first_result["calibration"][k].get<double>(), 1e-5) << k;
+    }
+    double counted = 0;
+    for (const auto& b : r["calibration"]["bins"]) counted += b["count"].get<double>();
+    EXPECT_EQ(counted, 50);
+    EXPECT_EQ(r["calibration"]["bins"].size(), 15u);
+    EXPECT_TRUE(r["final"].contains("last_test_ece"));
   }
 }
 

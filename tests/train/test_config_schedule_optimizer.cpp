@@ -166,6 +166,11 @@ TEST(RunConfig, NewOptionsAreRecordedOnlyWhenSet) {
   EXPECT_FALSE(plain.contains("cudnn_benchmark"));
   EXPECT_FALSE(plain.contains("sync_every"));
   EXPECT_FALSE(plain.contains("cuda_graph"));
+  EXPECT_FALSE(plain.contains("eval"));
+  EXPECT_EQ(to_json(parse_run_config({{"eval", {{"calibration_bins", 0}}}}, "f"))["eval"]["calibration_bins"], 0);
+  expect_config_error([] { parse_run_config({{"eval", {{"calibration_bins", -1}}}}, "f"); },
+                      {"f:$.eval.calibration_bins"});
+  expect_config_error([] { parse_run_config({{"eval", {{"ece", 15}}}}, "f"); }, {"f:$.eval", "ece"});
   const json set =
       to_json(parse_run_config({{"cudnn_benchmark", true}, {"sync_every", 16}, {"cuda_graph", true}}, "f"));
   EXPECT_EQ(set["cudnn_benchmark"], true);
