@@ -100,6 +100,26 @@ void parse_distributed(JsonReader& r, RunConfig& c) {
   d.finish();
 }
 
+void parse_eval(JsonReader& r, RunConfig& c) {
+  auto e = r.child("eval");
+  auto& x = c.eval;
+  x.calibration_bins = static_cast<int>(e.get_int("calibration_bins", x.calibration_bins, 0, 1000));
+  x.occlusion = e.get_doubles("occlusion", x.occlusion);
+  x.fgsm = e.get_doubles("fgsm", x.fgsm);
+  for (const auto& [key, values] : {std::pair<const char*, const std::vector<double>&>{"occlusion", x.occlusion},
+                                    {"fgsm", x.fgsm}}) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      if (!(values[i] >= 0 && values[i] <= 1)) {
+        throw ConfigError(e.path_of(key) + "[" + std::to_string(i) + "]: " + std::to_string(values[i]) +
+                          " is outside [0, 1] (" +
+                          (std::string(key) == "fgsm" ? "ε in pixel units: 8/255 is 0.0314" : "a fraction of the image side") + ")");
+      }
+    }
+  }
+  x.robustness_images = e.get_int("robustness_images", x.robustness_images, 0, INT64_MAX);
+  e.finish();
+}
+
 void check_device(const JsonReader& r, const RunConfig& c) {
   const std::string& d = c.device;
   const bool indexed =
@@ -193,11 +213,7 @@ RunConfig parse_run_config(const json& j, const std::string& where) {
   c.sync_every = static_cast<int>(r.get_int("sync_every", c.sync_every, 0, 100000));
   c.cuda_graph = r.get_bool("cuda_graph", c.cuda_graph);
   parse_distributed(r, c);
-  {
-    auto e = r.child("eval");
-    c.eval.calibration_bins = static_cast<int>(e.get_int("calibration_bins", c.eval.calibration_bins, 0, 1000));
-    e.finish();
-  }
+  parse_eval(r, c);
   r.finish();
   check_combinations(r, c);
   return c;
@@ -258,7 +274,14 @@ json to_json(const RunConfig& c) {
   if (c.cudnn_benchmark) out["cudnn_benchmark"] = true;
   if (c.sync_every != 0) out["sync_every"] = c.sync_every;
   if (c.cuda_graph) out["cuda_graph"] = true;
-  if (c.eval.calibration_bins != EvalConfig{}.calibration_bins) out["eval"] = {{"calibration_bins", c.eval.calibration_bins}};
+  const EvalConfig d;
+  if (c.eval.calibration_bins != d.calibration_bins || c.eval.occlusion != d.occlusion || c.eval.fgsm != d.fgsm ||
+      c.eval.robustness_images != d.robustness_images) {
+    out["eval"] = {{"calibration_bins", c.eval.calibration_bins},
+                   {"occlusion", c.eval.occlusion},
+                   {"fgsm", c.eval.fgsm},
+                   {"robustness_images", c.eval.robustness_images}};
+  }
   return out;
 }
 

@@ -56,6 +56,12 @@ struct DistConfig {
 // What evaluation measures beyond top-1 (harness/train/calibration.h).
 struct EvalConfig {
   int calibration_bins = 15;  // ECE's equal-width confidence bins; 0: no calibration metrics
+  // At the end of the run (harness/train/robustness.h): occluded squares' sides (fractions of the image side)
+  // and FGSM's ε (pixel units); empty: not measured. On `robustness_images` test images spread over the set
+  // (0: all).
+  std::vector<double> occlusion = {0, 0.1, 0.2, 0.3, 0.4, 0.5};
+  std::vector<double> fgsm = {1.0 / 255, 2.0 / 255, 4.0 / 255, 8.0 / 255};
+  std::int64_t robustness_images = 1000;
 };
 
 struct RunConfig {

@@ -22,6 +22,7 @@
 #include "harness/environment.h"
 #include "harness/progress.h"
 #include "harness/train/evaluate.h"
+#include "harness/train/robustness.h"
 #include "harness/train/signals.h"
 #include "models/norm.h"
 #include "models/registry.h"
@@ -569,8 +570,28 @@ void Run::record_epoch(double lr) {
   std::fprintf(out_, "test  epoch %lld/%lld: top-1 %.2f%% top-5 %.2f%% (%lld images, %.1fs)\n",
                static_cast<long long>(m.epoch), static_cast<long long>(c_.epochs), m.test_top1, m.test_top5,
                static_cast<long long>(splits_->test.size()), eval_s);
+  if (s.epoch + 1 == c_.epochs && (!c_.eval.occlusion.empty() || !c_.eval.fgsm.empty())) measure_robustness();
   s.step_in_epoch = 0;
   s.epoch_loss_sum = s.epoch_correct = s.epoch_seen = s.epoch_seconds = 0;
+}
+
+// At the end of training: occlusion and FGSM on the test set (robustness.h), into the result.
+void Run::measure_robustness() {
+  const auto t = clock::now();
+  RobustnessOptions o;
+  o.occlusion = c_.eval.occlusion;
+  o.fgsm = c_.eval.fgsm;
+  o.max_images = c_.eval.robustness_images;
+  o.mean = loader_options_.transform.mean;
+  o.std = loader_options_.transform.std;
+  o.seed = c_.seed;
+  robustness_ = evaluate_robustness(*model_, *test_loader_, splits_->test, device_, c_.channels_last, control_,
+                                    autocast_, o);
+  state_.timing["robustness"] += since(t);
+  std::fprintf(out_, "robust top-1 %.2f%% clean on %.0f images; centre occlusion %s; FGSM %s (%.1fs)\n",
+               robustness_["clean_top1"].get<double>(), robustness_["images"].get<double>(),
+               robustness_.contains("occlusion") ? robustness_["occlusion"]["center_top1"].dump().c_str() : "-",
+               robustness_.contains("fgsm") ? robustness_["fgsm"]["top1"].dump().c_str() : "-", since(t));
 }
 
 // BatchNorm running statistics: rank 0's, as DDP's broadcast_buffers.
@@ -636,6 +657,7 @@ json Run::result_json(Outcome status, const std::string& error) const {
                  {"host_sync", {{"every", sync_every_}, {"votes_this_sitting", votes_}}}};
   if (loss_scaled_) result["precision"].update(state_.loss_scale.to_json());
   if (!last_calibration_.is_null()) result["calibration"] = last_calibration_;
+  if (!robustness_.is_null()) result["robustness"] = robustness_;
   if (graphed_) {
     result["cuda_graph"] = {{"warmup_steps", GraphedStepOptions{}.warmup_steps},
                             {"captured", graphed_->captured()},

@@ -113,6 +113,7 @@ class Run {
   StepVote vote_if_due(StepVote mine);
   bool after_vote(const StepVote& v, double lr);
   void record_epoch(double lr);
+  void measure_robustness();
   void checkpoint(const TrainState& st);
   void sync_buffers();
   void interrupted();
@@ -158,6 +159,7 @@ class Run {
   AttentionSetup attention_;
   nlohmann::json dist_record_;
   nlohmann::json last_calibration_;  // the latest evaluation's calibration, for the result
+  nlohmann::json robustness_;        // occlusion and FGSM after the last epoch
 
   // The epoch in progress.
   std::unique_ptr<harness::Progress> progress_;

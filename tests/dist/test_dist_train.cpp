@@ -134,6 +134,17 @@ TEST(DistTrain, OneTwoAndThreeRanksEndWithTheSameParameters) {
     EXPECT_EQ(counted, 50);
     EXPECT_EQ(r["calibration"]["bins"].size(), 15u);
     EXPECT_TRUE(r["final"].contains("last_test_ece"));
+    // Occlusion and FGSM over the ranks' shards: the same curves as one rank's (one image is 2 %).
+    EXPECT_EQ(r["robustness"]["images"], 50);
+    for (const char* curve : {"center_top1", "random_top1"}) {
+      for (std::size_t k = 0; k < 6; ++k) {
+        EXPECT_NEAR(r["robustness"]["occlusion"][curve][k].get<double>(),
+                    first_result["robustness"]["occlusion"][curve][k].get<double>(), 2.0) << curve << k;
+      }
+    }
+    for (std::size_t k = 0; k < 4; ++k) {
+      EXPECT_NEAR(r["robustness"]["fgsm"]["top1"][k].get<double>(), first_result["robustness"]["fgsm"]["top1"][k].get<double>(), 2.0);
+    }
   }
 }
 

@@ -171,6 +171,10 @@ TEST(RunConfig, NewOptionsAreRecordedOnlyWhenSet) {
   expect_config_error([] { parse_run_config({{"eval", {{"calibration_bins", -1}}}}, "f"); },
                       {"f:$.eval.calibration_bins"});
   expect_config_error([] { parse_run_config({{"eval", {{"ece", 15}}}}, "f"); }, {"f:$.eval", "ece"});
+  expect_config_error([] { parse_run_config({{"eval", {{"fgsm", {0.01, 8}}}}}, "f"); },
+                      {"f:$.eval.fgsm[1]: 8", "outside [0, 1]", "8/255 is 0.0314"});
+  expect_config_error([] { parse_run_config({{"eval", {{"occlusion", {-0.1}}}}}, "f"); },
+                      {"f:$.eval.occlusion[0]", "a fraction of the image side"});
   const json set =
       to_json(parse_run_config({{"cudnn_benchmark", true}, {"sync_every", 16}, {"cuda_graph", true}}, "f"));
   EXPECT_EQ(set["cudnn_benchmark"], true);

@@ -460,6 +460,38 @@ TEST(TrainRun, VotingEveryFourStepsTrainsTheSameWithAQuarterOfTheSyncs) {
   EXPECT_NE(error.find("found at the vote of global step 8"), std::string::npos) << error;
 }
 
+// Robustness at the end of a run that has learned 4 classes: occlusion of size 0 (centred and random, through
+// the occlusion path) and FGSM at ε = 0 equal the clean top-1, which equals the last evaluation's on the whole
+// test set; an attack never raises accuracy beyond one image of noise and, strong enough, lowers it; the
+// figures and their time are in the result.
+TEST(TrainRun, RobustnessCurvesStartAtTheCleanTop1AndAttacksDoNotHelp) {
+  TempDir dir;
+  json c = tiny_config(2048, 2);
+  c["dataset"].erase("noise");
+  c["model_options"]["width"] = 8;
+  c["augment"]["crop_padding"] = 0;
+  c["optimizer"] = {{"lr", 0.05}};
+  c["schedule"] = {{"name", "constant"}};
+  c["eval"] = {{"fgsm", {0.0, 0.01, 0.05, 0.3}}, {"robustness_images", 0}};
+  ASSERT_EQ(train({"--config", write_config(dir, c), "--out", dir.file("out")}, dir.file("log")), 0)
+      << acm::testing::read_text(dir.file("log"));
+  const json r = read_json(dir.file("out/result.json"));
+  const json& rb = r["robustness"];
+  const double clean = rb["clean_top1"].get<double>(), one_image = 100.0 / 128;
+  EXPECT_EQ(rb["images"], 128);
+  EXPECT_GE(clean, 90.0);
+  EXPECT_DOUBLE_EQ(clean, r["final"]["last_test_top1"].get<double>());
+  EXPECT_EQ(rb["occlusion"]["sizes"], json({0.0, 0.1, 0.2, 0.3, 0.4, 0.5}));
+  EXPECT_DOUBLE_EQ(rb["occlusion"]["center_top1"][0].get<double>(), clean);
+  EXPECT_DOUBLE_EQ(rb["occlusion"]["random_top1"][0].get<double>(), clean);
+  EXPECT_DOUBLE_EQ(rb["fgsm"]["top1"][0].get<double>(), clean);
+  for (std::size_t e = 1; e < 4; ++e) EXPECT_LE(rb["fgsm"]["top1"][e].get<double>(), clean + one_image) << e;
+  EXPECT_LT(rb["fgsm"]["top1"][3].get<double>(), clean - 20) << "an ε of 0.3 did not hurt: " << rb.dump();
+  EXPECT_LT(rb["occlusion"]["center_top1"][5].get<double>(), clean + one_image);
+  EXPECT_GT(r["timing"]["robustness"].get<double>(), 0);
+  EXPECT_EQ(r["config"]["eval"]["robustness_images"], 0);
+}
+
 TEST(Precision, AnUnknownPrecisionIsAConfigError) {
   TempDir dir;
   json c = tiny_config(64, 1);
