@@ -19,7 +19,10 @@ void CalibrationSums::add(const at::Tensor& logits, const at::Tensor& labels) {
   const at::Tensor nll = -log_p.gather(1, y).to(at::kDouble).sum();
   const at::Tensor brier = (p - at::zeros_like(p).scatter_(1, y, 1.0)).to(at::kDouble).pow(2).sum();
   // Bin b holds confidences in (b/B, (b+1)/B]: ceil(c·B) − 1.
-  const at::Tensor bin = (confidence.to(at::kDouble) * bins_).ceil().sub(1).clamp(0, bins_ - 1).to(at::kLong);
+  // A diverged model's NaN confidence goes to the first bin (its sums then say NaN), never to an index
+  // outside the bins.
+  const at::Tensor bin =
+      (at::nan_to_num(confidence.to(at::kDouble), 0.0, 1.0, 0.0) * bins_).ceil().sub(1).clamp(0, bins_ - 1).to(at::kLong);
   const at::Tensor hit = predicted.eq(y.reshape({-1})).to(at::kDouble);
   at::Tensor batch = at::zeros({3 + 3 * bins_}, logits.options().dtype(at::kDouble));
   batch.narrow(0, 0, 1).copy_(nll.reshape({1}));

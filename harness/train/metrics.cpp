@@ -1,6 +1,7 @@
 #include "harness/train/metrics.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace acm::train {
 
@@ -29,9 +30,11 @@ EpochMetrics epoch_from_json(const nlohmann::json& j) {
   m.seconds = j.at("seconds").get<double>();
   if (j.contains("test_ece")) {
     m.has_calibration = true;
-    m.test_ece = j.at("test_ece").get<double>();
-    m.test_nll = j.at("test_nll").get<double>();
-    m.test_brier = j.at("test_brier").get<double>();
+    // A diverged model's figures are NaN, which JSON writes as null.
+    auto number = [&](const char* k) { return j.at(k).is_number() ? j.at(k).get<double>() : std::nan(""); };
+    m.test_ece = number("test_ece");
+    m.test_nll = number("test_nll");
+    m.test_brier = number("test_brier");
   }
   return m;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,12 @@ TEST(Calibration, EceNllAndBrierMatchTheirDefinitions) {
   EXPECT_NEAR(CalibrationSums::finish(right.sums(), 15).brier, 0.0, 1e-12);
   EXPECT_NEAR(CalibrationSums::finish(wrong.sums(), 15).ece, 1.0, 1e-12);
   EXPECT_NEAR(CalibrationSums::finish(wrong.sums(), 15).brier, 2.0, 1e-12);
+  // A diverged model: NaN logits give NaN figures, counted in the first bin, not an index out of range.
+  CalibrationSums diverged(15);
+  diverged.add(at::full({3, 4}, std::nanf("")), at::zeros({3}, at::kLong));
+  const Calibration d = CalibrationSums::finish(diverged.sums(), 15);
+  EXPECT_TRUE(std::isnan(d.nll));
+  EXPECT_EQ(d.bins[0].count, 3);
 }
 
 }  // namespace
