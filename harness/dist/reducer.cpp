@@ -179,26 +179,48 @@ void Reducer::set_inline(bool on) {
 void Reducer::reduce_inline() {
   if (!inline_) throw std::logic_error("reducer: reduce_inline outside inline mode");
   const auto t0 = clock_type::now();
-  torch::NoGradGuard no_grad;
   for (int b = 0; b < bucket_count(); ++b) {
-    Bucket& bk = buckets_[static_cast<std::size_t>(b)];
-    for (int i : bk.params) {  // no gradient this step: zeros, as finish() does
-      if (!ready_[static_cast<std::size_t>(i)]) params_[static_cast<std::size_t>(i)].mutable_grad().zero_();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      zero_missing_locked(buckets_[static_cast<std::size_t>(b)]);
     }
     if (log_) log_->record(EventLog::Kind::kAllReduceStart, b);
-    if (comm_.size() > 1) {
-      comm_.all_reduce(bk.buffer, ReduceOp::kSum);
-      if (average_) bk.buffer.div_(comm_.size());
-    }
+    reduce_bucket(b);
     if (log_) log_->record(EventLog::Kind::kAllReduceEnd, b);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (auto& b : buckets_) b.pending = static_cast<int>(b.params.size());
-    std::fill(ready_.begin(), ready_.end(), 0);
+    reset_step_locked();
   }
   wait_seconds_ += std::chrono::duration<double>(clock_type::now() - t0).count();
   if (log_) log_->record(EventLog::Kind::kFinish, -1);
+}
+
+// A bucket's all-reduce (and the division, when averaging), on the calling thread.
+void Reducer::reduce_bucket(int b) {
+  at::Tensor& buf = buckets_[static_cast<std::size_t>(b)].buffer;
+  comm_.all_reduce(buf, ReduceOp::kSum);
+  if (average_ && comm_.size() > 1) buf.div_(comm_.size());
+}
+
+// Parameters of the bucket that got no gradient this step contribute zeros; the bucket is then complete.
+void Reducer::zero_missing_locked(Bucket& bk) {
+  if (bk.pending == 0) return;
+  torch::NoGradGuard no_grad;
+  for (int i : bk.params) {
+    if (!ready_[static_cast<std::size_t>(i)]) {
+      params_[static_cast<std::size_t>(i)].mutable_grad().zero_();
+      ready_[static_cast<std::size_t>(i)] = 1;
+    }
+  }
+  bk.pending = 0;
+}
+
+void Reducer::reset_step_locked() {
+  done_ = 0;
+  next_launch_ = 0;
+  for (auto& b : buckets_) b.pending = static_cast<int>(b.params.size());
+  std::fill(ready_.begin(), ready_.end(), 0);
 }
 
 // Buckets go to the communication thread in index order only: every rank issues the same collectives in the
@@ -229,9 +251,7 @@ void Reducer::run_job(const Job& job) {
   std::exception_ptr err;
   try {
     if (bucket) {
-      at::Tensor& buf = buckets_[static_cast<std::size_t>(job.bucket)].buffer;
-      comm_.all_reduce(buf, ReduceOp::kSum);
-      if (average_ && comm_.size() > 1) buf.div_(comm_.size());
+      reduce_bucket(job.bucket);
     } else {
       (*job.call)(comm_);
     }
@@ -270,25 +290,10 @@ void Reducer::finish() {
   const auto t0 = clock_type::now();
   std::unique_lock<std::mutex> lock(mu_);
   // Parameters without a gradient this step contribute zeros; their buckets go now.
-  for (int b = next_launch_; b < bucket_count(); ++b) {
-    Bucket& bk = buckets_[static_cast<std::size_t>(b)];
-    if (bk.pending == 0) continue;
-    torch::NoGradGuard no_grad;
-    for (int i : bk.params) {
-      if (!ready_[static_cast<std::size_t>(i)]) {
-        params_[static_cast<std::size_t>(i)].mutable_grad().zero_();
-        ready_[static_cast<std::size_t>(i)] = 1;
-      }
-    }
-    bk.pending = 0;
-  }
+  for (int b = next_launch_; b < bucket_count(); ++b) zero_missing_locked(buckets_[static_cast<std::size_t>(b)]);
   launch_ready_locked();
   cv_.wait(lock, [&] { return done_ == bucket_count(); });
-  // Ready for the next step.
-  done_ = 0;
-  next_launch_ = 0;
-  for (auto& b : buckets_) b.pending = static_cast<int>(b.params.size());
-  std::fill(ready_.begin(), ready_.end(), 0);
+  reset_step_locked();  // ready for the next step
   wait_seconds_ += std::chrono::duration<double>(clock_type::now() - t0).count();
   if (log_) log_->record(EventLog::Kind::kFinish, -1);
   if (error_) {

@@ -132,6 +132,9 @@ class Reducer {
   void launch_ready_locked();
   void comm_loop();
   void run_job(const Job& job);
+  void reduce_bucket(int b);
+  void zero_missing_locked(Bucket& bucket);
+  void reset_step_locked();
 
   std::vector<at::Tensor> params_;
   std::vector<int> bucket_of_;
