@@ -15,7 +15,11 @@
 #include "augment/attention.h"
 #include "augment/cutmix.h"
 #include "augment/cutout.h"
+#include "augment/fmix.h"
+#include "augment/gridmix.h"
 #include "augment/mixup.h"
+#include "augment/resizemix.h"
+#include "augment/saliencymix.h"
 #include "models/weights.h"
 
 namespace acm::augment {
@@ -200,8 +204,26 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
   const std::int64_t cy = sample_below(H, gen), cx = sample_below(W, gen);
   const MixedBatch cutmix =
       CutMixMixer::apply(x, labels, 1, partner, CutMixMixer::paper_box(kappa, cy, cx, H, W));
+  const MixedBatch saliency = SaliencyMixMixer::apply(
+      x, labels, 1, partner, SaliencyMixMixer::peaks(SaliencyMixMixer::saliency(x)).index_select(0, partner),
+      sample_beta(o.cutmix_alpha, o.cutmix_alpha, gen));
+  const double tau = 0.1 + 0.7 * sample_uniform(gen);
+  const std::int64_t rh = std::max<std::int64_t>(1, static_cast<std::int64_t>(tau * H)),
+                     rw = std::max<std::int64_t>(1, static_cast<std::int64_t>(tau * W));
+  const std::int64_t ry = sample_below(H - rh + 1, gen), rx = sample_below(W - rw + 1, gen);
+  const MixedBatch resize = ResizeMixMixer::apply(x, labels, 1, partner, Box{ry, ry + rh, rx, rx + rw});
+  const at::Tensor noise = at::normal(0.0, 1.0, FMixMixer::param_shape(H, W), gen, at::kDouble);
+  const auto keep = static_cast<std::int64_t>(sample_beta(1.0, 1.0, gen) * static_cast<double>(H * W));
+  const MixedBatch fmix = paste_mask(x, labels, 1, partner,
+                                     FMixMixer::donor_mask(FMixMixer::low_freq_image(noise, 3.0, H, W), keep));
+  const at::Tensor cells = at::empty({B, 4, 4}, at::kDouble).uniform_(0, 1, gen) < 0.5;
+  const MixedBatch grid_mix = paste_mask(x, labels, 1, partner, GridMixMixer::cell_mask(cells, H, W));
   const MixedBatch attentive = AttentiveCutMixMixer::apply(x, labels, 1, partner, grid_maps.to(at::kCPU),
                                                            at::full({B}, o.attentive.top_n, at::kLong));
+  // The mixing columns after donor, heatmap and recipient, in the method table's order.
+  const std::vector<std::pair<std::string, const MixedBatch*>> mixed = {
+      {"mixup", &mixup}, {"cutout", &cutout}, {"cutmix", &cutmix}, {"saliency", &saliency},
+      {"resize", &resize}, {"fmix", &fmix},   {"grid", &grid_mix}, {"attentive", &attentive}};
   const at::Tensor chosen = top_cells(grid_maps.to(at::kCPU), at::full({B}, o.attentive.top_n, at::kLong));
 
   auto display = [&](const at::Tensor& img) {
@@ -216,8 +238,8 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
   const std::int64_t scale = std::max<std::int64_t>(1, (96 + std::max(H, W) - 1) / std::max(H, W));
   const std::int64_t tw = W * scale, th = H * scale, pad = 10;
   const std::int64_t fs = tw >= 100 ? 2 : 1, line = 7 * fs + 8;
-  const std::vector<std::string> titles = {"donor",  "heatmap", "recipient", "mixup",
-                                           "cutout", "cutmix",  "attentive"};
+  std::vector<std::string> titles = {"donor", "heatmap", "recipient"};
+  for (const auto& [title, batch] : mixed) titles.push_back(title);
   const auto cols = static_cast<std::int64_t>(titles.size());
   const std::int64_t col_w = std::max(tw, Canvas::text_width("attentive", fs));
   Canvas canvas(pad + cols * (col_w + pad), pad + line + B * (th + line + pad));
@@ -271,14 +293,11 @@ Canvas render_gallery(const at::Tensor& images, const at::Tensor& grid_maps, con
       caption(1, "N=" + std::to_string(o.attentive.top_n));
     }
     canvas.draw_image(at_col(2), y, display(x[r]), scale);
-    canvas.draw_image(at_col(3), y, display(mixup.images[r]), scale);
-    caption(3, lambda_of(mixup));
-    canvas.draw_image(at_col(4), y, display(cutout.images[r]), scale);
-    caption(4, lambda_of(cutout));
-    canvas.draw_image(at_col(5), y, display(cutmix.images[r]), scale);
-    caption(5, lambda_of(cutmix));
-    canvas.draw_image(at_col(6), y, display(attentive.images[r]), scale);
-    caption(6, lambda_of(attentive));
+    for (std::size_t k = 0; k < mixed.size(); ++k) {
+      const auto c = static_cast<std::int64_t>(3 + k);
+      canvas.draw_image(at_col(c), y, display(mixed[k].second->images[r]), scale);
+      caption(c, lambda_of(*mixed[k].second));
+    }
   }
   (void)C;
   return canvas;

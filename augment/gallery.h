@@ -1,7 +1,8 @@
 // The gallery: a PNG grid in the manner of the Attentive CutMix paper's Figure 1. One row per donor image:
 // the donor, its heatmap overlaid with the chosen cells outlined, the recipient, then the recipient after
-// Mixup, Cutout, CutMix and Attentive CutMix with that donor (the same pair for every method), with λ printed
-// under each.
+// every method of the table — Mixup, Cutout, CutMix, SaliencyMix, ResizeMix, FMix, GridMix and Attentive CutMix —
+// with that donor (the same pair for every method), with λ printed under each. The newer methods are drawn at
+// their defaults (ResizeMix 0.1..0.8, FMix δ = 3 with κ ~ U(0, 1), GridMix 4 × 4 cells at p = 0.5).
 #pragma once
 
 #include <ATen/core/Generator.h>

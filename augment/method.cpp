@@ -3,8 +3,12 @@
 #include "augment/attentive_cutmix.h"
 #include "augment/cutmix.h"
 #include "augment/cutout.h"
+#include "augment/fmix.h"
+#include "augment/gridmix.h"
 #include "augment/mixup.h"
 #include "augment/none.h"
+#include "augment/resizemix.h"
+#include "augment/saliencymix.h"
 #include "common/json_reader.h"
 
 namespace acm::augment {
@@ -15,6 +19,10 @@ const std::vector<Method>& methods() {
       mixup_method(),
       cutout_method(),
       cutmix_method(),
+      saliencymix_method(),
+      resizemix_method(),
+      fmix_method(),
+      gridmix_method(),
       attentive_cutmix_method(),
   };
   return table;

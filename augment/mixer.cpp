@@ -17,6 +17,20 @@ at::Tensor soft_targets(const at::Tensor& labels, const at::Tensor& partner, con
   return lam * donor + (1 - lam) * own;
 }
 
+MixedBatch paste_mask(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                      const at::Tensor& partner, const at::Tensor& mask) {
+  const std::int64_t b = images.size(0);
+  MixedBatch out;
+  out.partner = partner;
+  out.lambda = mask.to(at::kDouble).mean({1, 2, 3}).expand({b}).contiguous();
+  out.mask = mask.expand({b, 1, images.size(2), images.size(3)}).to(images.device()).contiguous();
+  const at::Tensor donor = images.index_select(0, partner.to(images.device()));
+  // where(), not a blend: every pixel is exactly the donor's or the recipient's.
+  out.images = at::where(out.mask.to(at::kBool), donor, images);
+  out.targets = soft_targets(labels, partner, out.lambda, num_classes);
+  return out;
+}
+
 at::Tensor random_pairing(std::int64_t n, at::Generator& gen) {
   return at::randperm(n, gen, at::TensorOptions().dtype(at::kLong));
 }

@@ -51,6 +51,11 @@ at::Tensor one_hot_targets(const at::Tensor& labels, std::int64_t num_classes); 
 // target = λ·onehot(y[partner]) + (1−λ)·onehot(y), λ per sample (B, float64).
 at::Tensor soft_targets(const at::Tensor& labels, const at::Tensor& partner, const at::Tensor& lambda,
                         std::int64_t num_classes);
+// The batch where `mask` (1×1×H×W or B×1×H×W float32 of 0 and 1, on the CPU) marks the pixels each sample
+// takes from images[partner[i]] at the same place; λ is each sample's exact masked share, computed on the host
+// (no device synchronisation), and the mask moves to the images' device. SaliencyMix, FMix and GridMix.
+MixedBatch paste_mask(const at::Tensor& images, const at::Tensor& labels, std::int64_t num_classes,
+                      const at::Tensor& partner, const at::Tensor& mask);
 // A uniformly random permutation of 0..n-1 drawn from `gen` (the pairing of donors to recipients).
 at::Tensor random_pairing(std::int64_t n, at::Generator& gen);
 // One draw from Beta(a, b) with `gen`: Ga / (Ga + Gb) with Ga ~ Gamma(a), Gb ~ Gamma(b).

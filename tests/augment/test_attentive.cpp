@@ -387,16 +387,16 @@ TEST(Gallery, DrawsEachTileFromItsImageAndWritesAPng) {
   ASSERT_EQ(back.width, c.width);
   ASSERT_EQ(back.height, c.height);
   EXPECT_EQ(back.rgb, c.rgb);
-  // Layout: 16×16 images at scale 6 (96 px), 7 columns, 4 rows.
+  // Layout: 16×16 images at scale 6 (96 px), 11 columns (donor, heatmap, recipient, then the 8 methods), 4 rows.
   const std::int64_t scale = 6, pad = 10, fs = 1, line = 7 * fs + 8, col_w = 96;
-  EXPECT_EQ(c.width, pad + 7 * (col_w + pad));
+  EXPECT_EQ(c.width, pad + 11 * (col_w + pad));
   auto pixel = [&](std::int64_t col, std::int64_t row, std::int64_t y, std::int64_t x, int k) {
     const std::int64_t px = pad + col * (col_w + pad) + x * scale,
                        py = pad + line + row * (96 + line + pad) + y * scale;
     return c.rgb[static_cast<std::size_t>((py * c.width + px) * 3 + k)];
   };
-  // Row 1: donor 1 in column 0, recipient 2 in column 2; the attentive column is recipient 2 with donor 1's
-  // top cells.
+  // Row 1: donor 1 in column 0, recipient 2 in column 2; the attentive column (the last) is recipient 2 with
+  // donor 1's top cells.
   const at::Tensor partner = (at::arange(4, at::kLong) + 3).remainder(4);
   const MixedBatch att = AttentiveCutMixMixer::apply(images, at::zeros({4}, at::kLong), 1, partner, maps,
                                                      at::full({4}, 3, at::kLong));
@@ -408,7 +408,7 @@ TEST(Gallery, DrawsEachTileFromItsImageAndWritesAPng) {
         };
         EXPECT_EQ(pixel(0, 1, y, x, k), byte(images[1][k][y][x]));
         EXPECT_EQ(pixel(2, 1, y, x, k), byte(images[2][k][y][x]));
-        EXPECT_EQ(pixel(6, 1, y, x, k), byte(att.images[2][k][y][x]));
+        EXPECT_EQ(pixel(10, 1, y, x, k), byte(att.images[2][k][y][x]));
       }
     }
   }
