@@ -1,5 +1,7 @@
 #include "common/json_reader.h"
 
+#include <algorithm>
+
 #include <fstream>
 
 #include <cmath>
@@ -83,6 +85,24 @@ std::string JsonReader::get_choice(const std::string& key, const std::string& fa
     }
   }
   fail(key, "one of " + join(allowed), *v);
+}
+
+std::vector<std::string> JsonReader::get_choices(const std::string& key, const std::vector<std::string>& fallback,
+                                                const std::vector<std::string>& allowed) {
+  const auto* v = find(key);
+  if (!v) return fallback;
+  if (!v->is_array()) fail(key, "an array of " + join(allowed), *v);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const nlohmann::json& item = (*v)[i];
+    const bool known =
+        item.is_string() && std::find(allowed.begin(), allowed.end(), item.get<std::string>()) != allowed.end();
+    if (!known) fail(key + "[" + std::to_string(i) + "]", "one of " + join(allowed), item);
+    if (std::find(out.begin(), out.end(), item.get<std::string>()) != out.end())
+      fail(key + "[" + std::to_string(i) + "]", "each name once", item);
+    out.push_back(item.get<std::string>());
+  }
+  return out;
 }
 
 std::int64_t JsonReader::get_int(const std::string& key, std::int64_t fallback, std::int64_t min,

@@ -31,6 +31,9 @@ class JsonReader {
   std::string get_string(const std::string& key, const std::string& fallback);
   std::string get_choice(const std::string& key, const std::string& fallback,
                          const std::vector<std::string>& allowed);
+  // An array of distinct names, each one of `allowed`.
+  std::vector<std::string> get_choices(const std::string& key, const std::vector<std::string>& fallback,
+                                       const std::vector<std::string>& allowed);
   std::int64_t get_int(const std::string& key, std::int64_t fallback, std::int64_t min, std::int64_t max);
   double get_double(const std::string& key, double fallback, double min, double max);
   bool get_bool(const std::string& key, bool fallback);

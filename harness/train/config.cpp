@@ -1,9 +1,12 @@
 #include "harness/train/config.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "common/json_reader.h"
 #include "harness/data/keyed_rng.h"
+#include "harness/train/corruptions.h"
 #include "models/registry.h"
 
 namespace acm::train {
@@ -117,6 +120,24 @@ void parse_eval(JsonReader& r, RunConfig& c) {
     }
   }
   x.robustness_images = e.get_int("robustness_images", x.robustness_images, 0, INT64_MAX);
+  x.corruptions = e.get_choices("corruptions", x.corruptions, corruption_names());
+  if (e.has("corruption_severities")) {
+    x.corruption_severities.clear();
+    const std::vector<double> levels = e.get_doubles("corruption_severities", {});
+    for (std::size_t i = 0; i < levels.size(); ++i) {
+      const bool once = std::find(x.corruption_severities.begin(), x.corruption_severities.end(),
+                                  static_cast<int>(levels[i])) == x.corruption_severities.end();
+      if (!(levels[i] >= 1 && levels[i] <= 5 && levels[i] == std::floor(levels[i])) || !once) {
+        const bool whole = levels[i] == std::floor(levels[i]) && std::abs(levels[i]) < 1e15;
+        throw ConfigError(e.path_of("corruption_severities") + "[" + std::to_string(i) +
+                          "]: expected one of 1, 2, 3, 4, 5 (each once), found " +
+                          (whole ? std::to_string(static_cast<long long>(levels[i])) : json(levels[i]).dump()));
+      }
+      x.corruption_severities.push_back(static_cast<int>(levels[i]));
+    }
+  }
+  x.corruption_images = e.get_int("corruption_images", x.corruption_images, 0, INT64_MAX);
+  x.robustness_every = e.get_int("robustness_every", x.robustness_every, 0, INT64_MAX);
   e.finish();
 }
 
@@ -276,11 +297,17 @@ json to_json(const RunConfig& c) {
   if (c.cuda_graph) out["cuda_graph"] = true;
   const EvalConfig d;
   if (c.eval.calibration_bins != d.calibration_bins || c.eval.occlusion != d.occlusion || c.eval.fgsm != d.fgsm ||
-      c.eval.robustness_images != d.robustness_images) {
+      c.eval.robustness_images != d.robustness_images || c.eval.corruptions != d.corruptions ||
+      c.eval.corruption_severities != d.corruption_severities || c.eval.corruption_images != d.corruption_images ||
+      c.eval.robustness_every != d.robustness_every) {
     out["eval"] = {{"calibration_bins", c.eval.calibration_bins},
                    {"occlusion", c.eval.occlusion},
                    {"fgsm", c.eval.fgsm},
-                   {"robustness_images", c.eval.robustness_images}};
+                   {"robustness_images", c.eval.robustness_images},
+                   {"corruptions", c.eval.corruptions},
+                   {"corruption_severities", c.eval.corruption_severities},
+                   {"corruption_images", c.eval.corruption_images},
+                   {"robustness_every", c.eval.robustness_every}};
   }
   return out;
 }

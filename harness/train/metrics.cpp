@@ -15,6 +15,7 @@ nlohmann::json to_json(const EpochMetrics& m) {
                       {"images_per_s", m.images_per_s},
                       {"seconds", m.seconds}};
   if (m.has_calibration) j.update({{"test_ece", m.test_ece}, {"test_nll", m.test_nll}, {"test_brier", m.test_brier}});
+  if (!m.robustness.is_null()) j["robustness"] = m.robustness;
   return j;
 }
 
@@ -28,6 +29,7 @@ EpochMetrics epoch_from_json(const nlohmann::json& j) {
   m.lr = j.at("lr").get<double>();
   m.images_per_s = j.at("images_per_s").get<double>();
   m.seconds = j.at("seconds").get<double>();
+  if (j.contains("robustness")) m.robustness = j.at("robustness");
   if (j.contains("test_ece")) {
     m.has_calibration = true;
     // A diverged model's figures are NaN, which JSON writes as null.

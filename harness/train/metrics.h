@@ -18,6 +18,9 @@ struct EpochMetrics {
   // Calibration on the test set (calibration.h), when the run measures it (results from before have none).
   bool has_calibration = false;
   double test_ece = 0, test_nll = 0, test_brier = 0;
+  // Robustness (robustness.h) measured after this epoch: every eval.robustness_every epochs and after the last;
+  // null otherwise.
+  nlohmann::json robustness;
 };
 
 nlohmann::json to_json(const EpochMetrics& m);

@@ -1,11 +1,13 @@
 #include "harness/train/robustness.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 
 #include "common/hash.h"
+#include "harness/train/corruptions.h"
 #include "harness/train/precision.h"
 
 namespace acm::train {
@@ -25,6 +27,61 @@ at::Tensor per_channel(const std::vector<double>& values, std::int64_t channels,
   std::vector<float> v(static_cast<std::size_t>(channels), static_cast<float>(fill));
   for (std::size_t c = 0; c < v.size() && c < values.size(); ++c) v[c] = static_cast<float>(values[c]);
   return at::tensor(v).reshape({channels, 1, 1}).to(device);
+}
+
+// Top-1 hits under each corruption and severity on a fixed spread of `corruption_images` test images, then the
+// clean hits and the image count, summed over the ranks.
+nlohmann::json corruption_top1(models::ClassifierImpl& model, data::Loader& loader, const data::Dataset& test,
+                               c10::Device device, bool channels_last, dist::Communicator& comm,
+                               std::optional<at::ScalarType> autocast, const RobustnessOptions& o) {
+  const std::size_t nc = o.corruptions.size(), ns = o.severities.size();
+  std::vector<double> hits(nc * ns + 2, 0.0);
+  loader.start_epoch(0, shard(test.size(), o.corruption_images, comm.rank(), comm.size()));
+  auto top1_hits = [&](const at::Tensor& x, const at::Tensor& y) {
+    torch::NoGradGuard no_grad;
+    const at::Tensor in = channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+    const AutocastScope scope(device.type(), autocast);
+    return model.forward(in).argmax(1).eq(y).sum().item<double>();
+  };
+  while (auto b = loader.next()) {
+    const at::Tensor x = b->images.to(at::kCPU, at::kFloat), y = b->labels.to(device);
+    const std::int64_t batch = x.size(0), channels = x.size(1);
+    const at::Tensor scale = per_channel(o.std, channels, 1.0, at::kCPU), mean = per_channel(o.mean, channels, 0.0, at::kCPU);
+    const at::Tensor pixels = (x * scale + mean).clamp(0, 1);
+    const auto* idx = b->indices.data_ptr<std::int64_t>();
+    hits[nc * ns] += top1_hits(x.to(device), y);
+    for (std::size_t c = 0; c < nc; ++c) {
+      for (std::size_t s = 0; s < ns; ++s) {
+        std::vector<at::Tensor> out;
+        for (std::int64_t i = 0; i < batch; ++i) {
+          // Each image's draws from its own key: the same whatever the batch or the rank count.
+          at::Generator gen = at::detail::createCPUGenerator(hash::splitmix64(
+              o.seed ^ hash::splitmix64((static_cast<std::uint64_t>(idx[i]) * 64 + c) * 8 + static_cast<std::uint64_t>(o.severities[s]) + 0xc0e7)));
+          out.push_back(corrupt(o.corruptions[c], o.severities[s], pixels.narrow(0, i, 1), gen));
+        }
+        hits[c * ns + s] += top1_hits(((at::cat(out) - mean) / scale).to(device), y);
+      }
+    }
+    hits.back() += static_cast<double>(batch);
+  }
+  at::Tensor sums = at::tensor(hits, at::kDouble);
+  comm.all_reduce(sums);
+  const double* v = sums.data_ptr<double>();
+  const double n = std::max(v[hits.size() - 1], 1.0);
+  nlohmann::json top1 = nlohmann::json::array();
+  double total = 0;
+  for (std::size_t c = 0; c < nc; ++c) {
+    std::vector<double> row;
+    for (std::size_t s = 0; s < ns; ++s) row.push_back(100.0 * v[c * ns + s] / n);
+    for (double r : row) total += r;
+    top1.push_back(row);
+  }
+  return {{"images", v[hits.size() - 1]},
+          {"clean_top1", 100.0 * v[nc * ns] / n},
+          {"names", o.corruptions},
+          {"severities", o.severities},
+          {"top1", top1},
+          {"mean_top1", nc * ns > 0 ? total / static_cast<double>(nc * ns) : 0.0}};
 }
 
 }  // namespace
@@ -100,6 +157,11 @@ nlohmann::json evaluate_robustness(models::ClassifierImpl& model, data::Loader& 
   nlohmann::json out = {{"images", v[hits.size() - 1]}, {"clean_top1", pct(0)}};
   if (ns) out["occlusion"] = {{"sizes", o.occlusion}, {"center_top1", centre}, {"random_top1", random}};
   if (ne) out["fgsm"] = {{"epsilons", o.fgsm}, {"top1", fgsm}};
+  if (!o.corruptions.empty() && !o.severities.empty()) {
+    model.eval();
+    out["corruption"] = corruption_top1(model, loader, test, device, channels_last, comm, autocast, o);
+    model.train();
+  }
   return out;
 }
 

@@ -570,7 +570,12 @@ void Run::record_epoch(double lr) {
   std::fprintf(out_, "test  epoch %lld/%lld: top-1 %.2f%% top-5 %.2f%% (%lld images, %.1fs)\n",
                static_cast<long long>(m.epoch), static_cast<long long>(c_.epochs), m.test_top1, m.test_top5,
                static_cast<long long>(splits_->test.size()), eval_s);
-  if (s.epoch + 1 == c_.epochs && (!c_.eval.occlusion.empty() || !c_.eval.fgsm.empty())) measure_robustness();
+  const bool corruptions = !c_.eval.corruptions.empty() && !c_.eval.corruption_severities.empty();
+  const bool due = s.epoch + 1 == c_.epochs || (c_.eval.robustness_every > 0 && (s.epoch + 1) % c_.eval.robustness_every == 0);
+  if (due && (!c_.eval.occlusion.empty() || !c_.eval.fgsm.empty() || corruptions)) {
+    measure_robustness();
+    s.history.back().robustness = robustness_;
+  }
   s.step_in_epoch = 0;
   s.epoch_loss_sum = s.epoch_correct = s.epoch_seen = s.epoch_seconds = 0;
 }
@@ -582,16 +587,30 @@ void Run::measure_robustness() {
   o.occlusion = c_.eval.occlusion;
   o.fgsm = c_.eval.fgsm;
   o.max_images = c_.eval.robustness_images;
+  o.corruptions = c_.eval.corruptions;
+  o.severities = c_.eval.corruption_severities;
+  o.corruption_images = c_.eval.corruption_images;
   o.mean = loader_options_.transform.mean;
   o.std = loader_options_.transform.std;
   o.seed = c_.seed;
   robustness_ = evaluate_robustness(*model_, *test_loader_, splits_->test, device_, c_.channels_last, control_,
                                     autocast_, o);
   state_.timing["robustness"] += since(t);
-  std::fprintf(out_, "robust top-1 %.2f%% clean on %.0f images; centre occlusion %s; FGSM %s (%.1fs)\n",
+  // Percentages rounded to whole numbers on the console; the result keeps them exact.
+  auto rounded = [](const nlohmann::json& values) {
+    std::string s;
+    for (const auto& v : values) s += (s.empty() ? "" : " ") + std::to_string(std::lround(v.get<double>()));
+    return s;
+  };
+  char mca[64] = "-";
+  if (robustness_.contains("corruption")) {
+    std::snprintf(mca, sizeof mca, "%.2f%% on %.0f images", robustness_["corruption"]["mean_top1"].get<double>(),
+                  robustness_["corruption"]["images"].get<double>());
+  }
+  std::fprintf(out_, "robust top-1 %.2f%% clean on %.0f images; centre occlusion %s; FGSM %s; corruptions mCA %s (%.1fs)\n",
                robustness_["clean_top1"].get<double>(), robustness_["images"].get<double>(),
-               robustness_.contains("occlusion") ? robustness_["occlusion"]["center_top1"].dump().c_str() : "-",
-               robustness_.contains("fgsm") ? robustness_["fgsm"]["top1"].dump().c_str() : "-", since(t));
+               robustness_.contains("occlusion") ? rounded(robustness_["occlusion"]["center_top1"]).c_str() : "-",
+               robustness_.contains("fgsm") ? rounded(robustness_["fgsm"]["top1"]).c_str() : "-", mca, since(t));
 }
 
 // BatchNorm running statistics: rank 0's, as DDP's broadcast_buffers.

@@ -145,6 +145,10 @@ TEST(DistTrain, OneTwoAndThreeRanksEndWithTheSameParameters) {
     for (std::size_t k = 0; k < 4; ++k) {
       EXPECT_NEAR(r["robustness"]["fgsm"]["top1"][k].get<double>(), first_result["robustness"]["fgsm"]["top1"][k].get<double>(), 2.0);
     }
+    // Corruptions: draws keyed per image, so the ranks' shards corrupt each image as one rank does.
+    const json& cr = r["robustness"]["corruption"];
+    EXPECT_EQ(cr["images"], 50);
+    EXPECT_NEAR(cr["mean_top1"].get<double>(), first_result["robustness"]["corruption"]["mean_top1"].get<double>(), 2.0);
   }
 }
 

@@ -39,7 +39,10 @@ json tiny_config(std::int64_t train_size, std::int64_t epochs) {
           {"batch_size", 32},
           {"augment", {{"crop_padding", 2}}},
           {"threads", 1},
-          {"loader_threads", 1}};
+          {"loader_threads", 1},
+          // The end-of-run corruptions (35 more passes over the test set; bf16 on the CPU makes them slow) are
+          // tested where they are the point (RobustnessCurves..., BadCorruption...); here they would only add time.
+          {"eval", {{"corruption_severities", json::array()}}}};
 }
 
 std::string write_config(const TempDir& dir, const json& j, const std::string& name = "run.json") {
@@ -211,6 +214,23 @@ TEST(TrainRun, MixedRunsResumeMidEpochBitIdentical) {
   }
 }
 
+// The four later methods keep the same contract; their resolved fields are written back into the result.
+TEST(TrainRun, LaterMixersResumeMidEpochBitIdentical) {
+  for (const json& mix : {json{{"method", "saliencymix"}, {"prob", 1.0}}, json{{"method", "resizemix"}},
+                          json{{"method", "fmix"}, {"decay", 2.5}}, json{{"method", "gridmix"}, {"grid", 3}}}) {
+    TempDir dir;
+    json cfg = tiny_config(512, 2);
+    cfg["mix"] = mix;
+    const std::string method = mix.at("method");
+    expect_resume_bit_identical(dir, write_config(dir, cfg), method, [&](const std::string& ckpt) {
+      EXPECT_EQ(state_of(ckpt, "step_in_epoch"), "5") << method;
+    });
+    const json resolved = read_json(dir.file(method + "-whole/result.json")).at("config").at("mix");
+    for (const auto& [k, v] : mix.items()) EXPECT_EQ(resolved.at(k), v) << method << " " << k;
+    EXPECT_GT(resolved.size(), mix.size()) << method << ": its defaults are resolved too: " << resolved;
+  }
+}
+
 TEST(TrainRun, SigkillLeavesNoResultClaimingCompletion) {
   TempDir dir;
   // 512 steps: still training when the last kill comes.
@@ -351,8 +371,9 @@ TEST(TrainRun, GalleryDrawsTheConfigsDataAndRefusesOtherMethods) {
     return (static_cast<unsigned char>(png[at]) << 24) | (static_cast<unsigned char>(png[at + 1]) << 16) |
            (static_cast<unsigned char>(png[at + 2]) << 8) | static_cast<unsigned char>(png[at + 3]);
   };
-  // 16×16 images at scale 6: 7 columns of 96 px and 5 rows, with 10 px gaps and 15 px text lines.
-  EXPECT_EQ(be32(16), 10u + 7u * 106u);
+  // 16×16 images at scale 6: 11 columns of 96 px (donor, heatmap, recipient, 8 methods) and 5 rows, with 10 px
+  // gaps and 15 px text lines.
+  EXPECT_EQ(be32(16), 10u + 11u * 106u);
   EXPECT_EQ(be32(20), 10u + 15u + 5u * (96u + 15u + 10u));
   EXPECT_NE(acm::testing::read_text(dir.file("g.log")).find("5 donors of synthetic/train"),
             std::string::npos);
@@ -472,7 +493,11 @@ TEST(TrainRun, RobustnessCurvesStartAtTheCleanTop1AndAttacksDoNotHelp) {
   c["augment"]["crop_padding"] = 0;
   c["optimizer"] = {{"lr", 0.05}};
   c["schedule"] = {{"name", "constant"}};
-  c["eval"] = {{"fgsm", {0.0, 0.01, 0.05, 0.3}}, {"robustness_images", 0}};
+  c["eval"] = {{"fgsm", {0.0, 0.01, 0.05, 0.3}},
+               {"robustness_images", 0},
+               {"corruption_severities", {1, 5}},
+               {"corruption_images", 64},
+               {"robustness_every", 1}};
   ASSERT_EQ(train({"--config", write_config(dir, c), "--out", dir.file("out")}, dir.file("log")), 0)
       << acm::testing::read_text(dir.file("log"));
   const json r = read_json(dir.file("out/result.json"));
@@ -490,6 +515,45 @@ TEST(TrainRun, RobustnessCurvesStartAtTheCleanTop1AndAttacksDoNotHelp) {
   EXPECT_LT(rb["occlusion"]["center_top1"][5].get<double>(), clean + one_image);
   EXPECT_GT(r["timing"]["robustness"].get<double>(), 0);
   EXPECT_EQ(r["config"]["eval"]["robustness_images"], 0);
+  // Corruptions: 7 × the severities asked for, on the images asked for, their mean the mCA; the clean
+  // figure on those images is the clean top-1 (all of them here); the strongest noise hurts.
+  const json& cr = rb["corruption"];
+  EXPECT_EQ(cr["images"], 64);
+  EXPECT_EQ(cr["severities"], json({1, 5}));
+  ASSERT_EQ(cr["names"].size(), 7u);
+  ASSERT_EQ(cr["top1"].size(), 7u);
+  double sum = 0;
+  for (const auto& row : cr["top1"]) {
+    ASSERT_EQ(row.size(), 2u);
+    for (const auto& v : row) sum += v.get<double>();
+  }
+  EXPECT_NEAR(cr["mean_top1"].get<double>(), sum / 14, 1e-9);
+  EXPECT_GE(cr["clean_top1"].get<double>(), 90.0);
+  double worst = 100;
+  for (const auto& row : cr["top1"]) worst = std::min(worst, row[1].get<double>());
+  EXPECT_LT(worst, cr["clean_top1"].get<double>() - 10) << "no corruption at severity 5 hurt: " << cr.dump();
+  // robustness_every 1: after each epoch too, in that epoch's entry; the last one is the result's.
+  ASSERT_TRUE(r["epochs"][0].contains("robustness"));
+  EXPECT_EQ(r["epochs"][0]["robustness"]["images"], 128);
+  EXPECT_EQ(r["epochs"][1]["robustness"], rb);
+}
+
+TEST(TrainRun, BadCorruptionSettingsAreConfigErrorsNamingThePath) {
+  TempDir dir;
+  json c = tiny_config(64, 1);
+  c["eval"] = {{"corruptions", {"jpeg", "fog"}}};
+  EXPECT_EQ(train({"--config", write_config(dir, c), "--out", dir.file("x")}, dir.file("x.log")), 2);
+  EXPECT_NE(acm::testing::read_text(dir.file("x.log"))
+                .find("$.eval.corruptions[1]: expected one of gaussian_noise, shot_noise, gaussian_blur, contrast, "
+                      "brightness, jpeg, pixelate, found \"fog\""),
+            std::string::npos)
+      << acm::testing::read_text(dir.file("x.log"));
+  c["eval"] = {{"corruption_severities", {3, 6}}};
+  EXPECT_EQ(train({"--config", write_config(dir, c), "--out", dir.file("y")}, dir.file("y.log")), 2);
+  EXPECT_NE(acm::testing::read_text(dir.file("y.log"))
+                .find("$.eval.corruption_severities[1]: expected one of 1, 2, 3, 4, 5 (each once), found 6"),
+            std::string::npos)
+      << acm::testing::read_text(dir.file("y.log"));
 }
 
 TEST(Precision, AnUnknownPrecisionIsAConfigError) {
