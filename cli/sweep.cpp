@@ -70,7 +70,7 @@ sweeps::Sweep shared_plan(const SweepFlags& f, const sweeps::ExpandOptions& eo) 
 }
 
 int run_sweep_command(const SweepFlags& f) {
-  results::metric_field(f.metric);  // validates
+  results::metric_title(f.metric);  // validates
   const sweeps::ExpandOptions eo = expand_options(f);
   if (f.dry_run) return dry_run(sweeps::load_sweep(f.spec, eo), eo.out_dir);
   if (f.check) return check(sweeps::load_sweep(f.spec, eo));
@@ -108,7 +108,7 @@ Command add_sweep(CLI::App& program) {
                   "taken over")
       ->capture_default_str();
   cmd->add_flag("--no-report", o->no_report, "do not write DIR/report at the end");
-  cmd->add_option("--metric", o->metric, "the report's metric: best | last | median5")->capture_default_str();
+  cmd->add_option("--metric", o->metric, "the report's metric: best | last | median5 | ece | nll | brier | occlusion | occlusion_random | fgsm | mca, or a JSON pointer into result.json")->capture_default_str();
   return {cmd, [o] { return run_sweep_command(*o); }};
 }
 

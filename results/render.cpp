@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/files.h"
+#include "results/metric.h"
 
 namespace acm::results {
 
@@ -201,6 +202,58 @@ std::string markdown_ablations(const json& s) {
   return md;
 }
 
+// Beyond top-1: each group's secondary metrics (metric.h), mean ± std over seeds, and against its row's
+// CutMix the difference with Welch's p.
+std::string markdown_beyond(const json& s) {
+  std::vector<std::string> names;
+  for (const std::string& n : secondary_metrics()) {
+    for (const auto& g : s["groups"]) {
+      if (g.contains("metrics") && g["metrics"].contains(n)) {
+        names.push_back(n);
+        break;
+      }
+    }
+  }
+  if (names.empty()) return "";
+  std::string md = "### Beyond top-1: calibration and robustness, mean ± std over seeds (seeds)\n\n| data set | row | method |";
+  std::string rule = "| --- | --- | --- |";
+  for (const auto& n : names) {
+    const Metric m = find_metric(n);
+    md += " " + m.short_title + (m.lower_is_better ? " ↓" : " ↑") + " |";
+    rule += " ---: |";
+  }
+  md += "\n" + rule + "\n";
+  bool any_vs = false, any_mixed = false;
+  for (const auto& g : s["groups"]) {
+    if (!g.contains("metrics") || g["metrics"].empty()) {
+      any_mixed = any_mixed || g.value("eval_settings_differ", false);
+      continue;
+    }
+    md += "| " + g["dataset"].get<std::string>() + " | " + g["row"].get<std::string>() + " | " +
+          g["column"].get<std::string>() + " |";
+    for (const auto& n : names) {
+      if (!g["metrics"].contains(n)) {
+        md += " — |";
+        continue;
+      }
+      const json& m = g["metrics"][n];
+      std::string text = cell_text(m);
+      if (m.contains("vs_cutmix")) {
+        any_vs = true;
+        text += " Δ " + fmt("%+.2f", m["vs_cutmix"]["difference"].get<double>()) + " p " + fmt_p(m["vs_cutmix"]["p"]);
+      }
+      md += " " + text + " |";
+    }
+    md += "\n";
+  }
+  md += "\nECE: expected calibration error over 15 equal-width confidence bins (%); NLL and Brier at the last "
+        "evaluation; occlusion: mean top-1 over the centred squares' sizes above 0; FGSM: mean top-1 over ε; mCA: mean "
+        "top-1 over the corruptions and severities. ↑ higher is better, ↓ lower.";
+  if (any_vs) md += " Δ, p: difference from the row's CutMix and Welch's t-test over seeds (not adjusted).";
+  if (any_mixed) md += " Groups whose seeds ran with different `eval` settings are left out of this table.";
+  return md + "\n\n";
+}
+
 // The runs listed rather than averaged: `key` is the field that says why.
 std::string markdown_listed(const json& items, const std::string& title, const char* key) {
   if (items.empty()) return "";
@@ -214,7 +267,7 @@ std::string markdown_listed(const json& items, const std::string& title, const c
 std::string render_markdown(const json& s) {
   std::string md = counted_text(s);
   for (const auto& t : s["tables"]) md += markdown_table(s, t);
-  md += markdown_groups(s) + markdown_comparisons(s) + markdown_ablations(s);
+  md += markdown_beyond(s) + markdown_groups(s) + markdown_comparisons(s) + markdown_ablations(s);
   md += markdown_listed(s["failed"], "Failed runs (not averaged in)", "error");
   md += markdown_listed(s["incomplete"], "Incomplete runs (not averaged in)", "state");
   md += markdown_listed(s["not_counted"], "Not counted", "reason");
@@ -249,7 +302,7 @@ std::string render_csv(const json& s) {
   for (const auto& t : s["tables"]) {
     for (const auto& row : t["rows"]) {
       csv += csv_field(t["dataset"]) + "," + csv_field(row["model"]) + "," + csv_field(row["label"]) + "," +
-             s["metric_field"].get<std::string>();
+             csv_field(s["metric"].get<std::string>());
       std::string best;
       for (const auto& l : labels) {
         if (!row["cells"].contains(l)) {
@@ -317,106 +370,187 @@ std::string render_latex(const json& s) {
   return tex;
 }
 
-std::string render_ablation_svg(const json& s) {
-  if (s["ablations"].empty()) return "";
-  constexpr double W = 720, H = 440, L = 70, R = 210, T = 48, B = 58;
-  const double pw = W - L - R, ph = H - T - B;
-  static const char* colours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-                                  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-  const int paper_n = s["paper_n"].get<int>();
-  double xmin = paper_n, xmax = paper_n, ymin = 1e300, ymax = -1e300;
-  for (const auto& a : s["ablations"]) {
-    for (const auto& p : a["points"]) {
-      const double n = p["n"].get<double>(), m = p["mean"].get<double>();
-      const double sd = p["std"].is_null() ? 0 : p["std"].get<double>();
-      xmin = std::min(xmin, n);
-      xmax = std::max(xmax, n);
-      ymin = std::min(ymin, m - sd);
-      ymax = std::max(ymax, m + sd);
-    }
-  }
-  // y ticks: a 1-2-5 step giving about 5 intervals, the range widened to whole steps.
-  const double span = std::max(ymax - ymin, 0.1);
-  double step = std::pow(10, std::floor(std::log10(span / 5)));
-  for (double f : {1.0, 2.0, 5.0, 10.0}) {
-    if (span / (step * f) <= 6) {
-      step *= f;
-      break;
-    }
-  }
-  ymin = std::floor(ymin / step) * step;
-  ymax = std::ceil(ymax / step) * step;
-  if (ymax <= ymin) ymax = ymin + step;
-  const double x0 = xmin - 0.5, x1 = xmax + 0.5;
-  auto X = [&](double n) { return L + (n - x0) / (x1 - x0) * pw; };
-  auto Y = [&](double v) { return T + (ymax - v) / (ymax - ymin) * ph; };
-  auto f1 = [](double v) { return fmt("%.1f", v); };
+namespace {
 
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + f1(W) + "\" height=\"" + f1(H) +
-                    "\" viewBox=\"0 0 " + f1(W) + " " + f1(H) +
-                    "\" font-family=\"DejaVu Sans, Arial, sans-serif\" font-size=\"12\">\n"
-                    "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + f1(L + pw / 2) + "\" y=\"24\" text-anchor=\"middle\" font-size=\"15\">Attentive CutMix: "
-         "accuracy against N (top-N cells of the grid)</text>\n";
-  for (double v = ymin; v <= ymax + step / 2; v += step) {
-    svg += "<line x1=\"" + f1(L) + "\" y1=\"" + f1(Y(v)) + "\" x2=\"" + f1(L + pw) + "\" y2=\"" + f1(Y(v)) +
-           "\" stroke=\"#e0e0e0\"/>\n<text x=\"" + f1(L - 6) + "\" y=\"" + f1(Y(v) + 4) +
-           "\" text-anchor=\"end\">" + fmt(step < 1 ? "%.1f" : "%.0f", v) + "</text>\n";
-  }
-  for (int n = static_cast<int>(xmin); n <= static_cast<int>(xmax); ++n) {
-    svg += "<line x1=\"" + f1(X(n)) + "\" y1=\"" + f1(T + ph) + "\" x2=\"" + f1(X(n)) + "\" y2=\"" +
-           f1(T + ph + 5) + "\" stroke=\"black\"/>\n<text x=\"" + f1(X(n)) + "\" y=\"" + f1(T + ph + 19) +
-           "\" text-anchor=\"middle\">" + std::to_string(n) + "</text>\n";
-  }
-  svg += "<rect x=\"" + f1(L) + "\" y=\"" + f1(T) + "\" width=\"" + f1(pw) + "\" height=\"" + f1(ph) +
-         "\" fill=\"none\" stroke=\"black\"/>\n";
-  svg += "<text x=\"" + f1(L + pw / 2) + "\" y=\"" + f1(H - 14) + "\" text-anchor=\"middle\">N</text>\n";
-  svg += "<text transform=\"translate(18 " + f1(T + ph / 2) + ") rotate(-90)\" text-anchor=\"middle\">" +
-         s["metric_title"].get<std::string>() + "</text>\n";
-  svg += "<line class=\"paper-n\" x1=\"" + f1(X(paper_n)) + "\" y1=\"" + f1(T) + "\" x2=\"" + f1(X(paper_n)) +
-         "\" y2=\"" + f1(T + ph) + "\" stroke=\"#555\" stroke-dasharray=\"5 4\"/>\n<text x=\"" +
-         f1(X(paper_n) + 4) + "\" y=\"" + f1(T + 14) + "\" fill=\"#555\">paper: N = " + std::to_string(paper_n) +
-         "</text>\n";
-  int k = 0;
-  for (const auto& a : s["ablations"]) {
-    const std::string colour = colours[k % 10];
-    std::string points;
-    for (const auto& p : a["points"]) {
-      const double n = p["n"].get<double>(), m = p["mean"].get<double>();
-      points += (points.empty() ? "" : " ") + f1(X(n)) + "," + f1(Y(m));
-      if (!p["std"].is_null()) {
-        const double sd = p["std"].get<double>();
-        svg += "<path class=\"error-bar\" d=\"M" + f1(X(n)) + " " + f1(Y(m - sd)) + "V" + f1(Y(m + sd)) + "M" +
-               f1(X(n) - 4) + " " + f1(Y(m - sd)) + "h8M" + f1(X(n) - 4) + " " + f1(Y(m + sd)) +
-               "h8\" stroke=\"" + colour + "\" fill=\"none\"/>\n";
-      }
-      svg += "<circle cx=\"" + f1(X(n)) + "\" cy=\"" + f1(Y(m)) + "\" r=\"3.5\" fill=\"" + colour + "\"/>\n";
-    }
-    svg += "<polyline class=\"series\" points=\"" + points + "\" fill=\"none\" stroke=\"" + colour +
-           "\" stroke-width=\"2\"/>\n";
-    const double ly = T + 10 + 20 * k;
-    svg += "<line x1=\"" + f1(L + pw + 14) + "\" y1=\"" + f1(ly) + "\" x2=\"" + f1(L + pw + 38) + "\" y2=\"" +
-           f1(ly) + "\" stroke=\"" + colour + "\" stroke-width=\"2\"/>\n<text x=\"" + f1(L + pw + 44) +
-           "\" y=\"" + f1(ly + 4) + "\">" + a["dataset"].get<std::string>() + " / " +
-           a["row"].get<std::string>() +
-           (a["column"] == a["method"] ? std::string() : " " + a["column"].get<std::string>()) + "</text>\n";
-    ++k;
-  }
-  svg += "<text x=\"" + f1(L + pw + 14) + "\" y=\"" + f1(T + 10 + 20 * k + 8) +
-         "\" fill=\"#555\" font-size=\"11\">mean ± std over seeds</text>\n</svg>\n";
-  return svg;
+// Every plot the summary has data for, by file name.
+std::vector<std::pair<std::string, std::string>> plots(const json& s) {
+  return {{"ablation.svg", render_ablation_svg(s)},
+          {"occlusion.svg", render_occlusion_svg(s)},
+          {"fgsm.svg", render_fgsm_svg(s)},
+          {"reliability.svg", render_reliability_svg(s)}};
 }
 
-std::string write_report(const json& summary, const std::string& out_dir) {
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+// The Markdown this renderer writes, inline: **bold** and `code`.
+std::string inline_html(const std::string& text) {
+  std::string out, escaped = html_escape(text);
+  bool bold = false, code = false;
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    if (!code && escaped.compare(i, 2, "**") == 0) {
+      out += bold ? "</strong>" : "<strong>";
+      bold = !bold;
+      ++i;
+    } else if (escaped[i] == '`') {
+      out += code ? "</code>" : "<code>";
+      code = !code;
+    } else {
+      out += escaped[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> table_cells(const std::string& line) {
+  std::vector<std::string> cells;
+  std::size_t start = 1;
+  for (std::size_t p; (p = line.find(" |", start)) != std::string::npos; start = p + 2) {
+    std::string c = line.substr(start, p - start);
+    c.erase(0, c.find_first_not_of(' '));
+    cells.push_back(c);
+  }
+  return cells;
+}
+
+// The subset of Markdown render_markdown writes: ### headings, pipe tables, "- " lists and paragraphs.
+std::string markdown_to_html(const std::string& md) {
+  std::vector<std::string> lines;
+  for (std::size_t start = 0, end; start < md.size(); start = end + 1) {
+    end = md.find('\n', start);
+    if (end == std::string::npos) end = md.size();
+    lines.push_back(md.substr(start, end - start));
+  }
+  std::string html;
+  for (std::size_t i = 0; i < lines.size();) {
+    const std::string& l = lines[i];
+    if (l.empty()) {
+      ++i;
+    } else if (l.rfind("### ", 0) == 0) {
+      html += "<h2>" + inline_html(l.substr(4)) + "</h2>\n";
+      ++i;
+    } else if (l[0] == '|') {
+      const std::vector<std::string> head = table_cells(l);
+      std::vector<bool> right;
+      if (i + 1 < lines.size()) {
+        for (const auto& c : table_cells(lines[i + 1])) right.push_back(c.size() > 1 && c.back() == ':');
+      }
+      html += "<table>\n<thead><tr>";
+      for (const auto& c : head) html += "<th>" + inline_html(c) + "</th>";
+      html += "</tr></thead>\n<tbody>\n";
+      for (i += 2; i < lines.size() && !lines[i].empty() && lines[i][0] == '|'; ++i) {
+        const std::vector<std::string> cells = table_cells(lines[i]);
+        html += "<tr>";
+        for (std::size_t k = 0; k < cells.size(); ++k) {
+          html += std::string(k < right.size() && right[k] ? "<td class=\"num\">" : "<td>") + inline_html(cells[k]) + "</td>";
+        }
+        html += "</tr>\n";
+      }
+      html += "</tbody>\n</table>\n";
+    } else if (l.rfind("- ", 0) == 0) {
+      html += "<ul>\n";
+      for (; i < lines.size() && lines[i].rfind("- ", 0) == 0; ++i) html += "<li>" + inline_html(lines[i].substr(2)) + "</li>\n";
+      html += "</ul>\n";
+    } else {
+      std::string text;
+      for (; i < lines.size() && !lines[i].empty() && lines[i][0] != '|' && lines[i].rfind("### ", 0) != 0 &&
+             lines[i].rfind("- ", 0) != 0;
+           ++i)
+        text += (text.empty() ? "" : " ") + lines[i];
+      html += "<p>" + inline_html(text) + "</p>\n";
+    }
+  }
+  return html;
+}
+
+std::string base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+                       static_cast<unsigned char>(bytes[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += kAlphabet[(v >> k) & 63];
+  }
+  if (i < bytes.size()) {
+    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string render_html(const json& s, const std::string& gallery_png) {
+  const std::string title =
+      s["plan"].is_null() ? "Report: " + s["source"].get<std::string>() : "Report: sweep " + s["plan"]["name"].get<std::string>();
+  std::string html =
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + html_escape(title) +
+      "</title>\n<style>\n"
+      "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:24px auto;max-width:1200px;color:#222;font-size:14px}\n"
+      "table{border-collapse:collapse;margin:8px 0 4px}th,td{border:1px solid #ccc;padding:3px 8px}"
+      "th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
+      "h2{font-size:17px;margin-top:28px}figure{margin:16px 0}figcaption{color:#555}code{background:#f4f4f4}\n"
+      "img.gallery{max-width:100%;image-rendering:pixelated;border:1px solid #ccc}\n"
+      "</style>\n</head>\n<body>\n<h1>" + html_escape(title) + "</h1>\n";
+  html += markdown_to_html(render_markdown(s));
+  std::string figures;
+  for (const auto& [name, svg] : plots(s)) {
+    if (svg.empty()) continue;
+    figures += "<figure class=\"plot\" id=\"" + name.substr(0, name.size() - 4) + "\">\n" + svg + "<figcaption>" + name +
+               "</figcaption>\n</figure>\n";
+  }
+  if (!figures.empty()) html += "<h2>Plots</h2>\n" + figures;
+  if (!gallery_png.empty()) {
+    html += "<h2>Gallery: every method on the same donor and recipient</h2>\n<figure id=\"gallery\"><img class=\"gallery\" "
+            "alt=\"gallery\" src=\"data:image/png;base64," +
+            base64(fs::read_text(gallery_png)) + "\"><figcaption>" + html_escape(gallery_png) + "</figcaption></figure>\n";
+  }
+  return html + "</body>\n</html>\n";
+}
+
+std::string write_report(const json& summary, const std::string& out_dir, const std::string& gallery_png) {
   fs::make_dirs(out_dir);
   const std::string md = render_markdown(summary);
   fs::write_file_atomic(fs::join_path(out_dir, "summary.json"), summary.dump(2) + "\n");
   fs::write_file_atomic(fs::join_path(out_dir, "table.md"), md);
   fs::write_file_atomic(fs::join_path(out_dir, "table.csv"), render_csv(summary));
   fs::write_file_atomic(fs::join_path(out_dir, "table.tex"), render_latex(summary));
-  const std::string svg = render_ablation_svg(summary);
-  if (!svg.empty()) fs::write_file_atomic(fs::join_path(out_dir, "ablation.svg"), svg);
+  for (const auto& [name, svg] : plots(summary)) {
+    if (!svg.empty()) fs::write_file_atomic(fs::join_path(out_dir, name), svg);
+  }
+  fs::write_file_atomic(fs::join_path(out_dir, "report.html"), render_html(summary, gallery_png));
   return md;
+}
+
+std::string report_files(const json& summary) {
+  std::string files = "{summary.json,table.md,table.csv,table.tex";
+  for (const auto& [name, svg] : plots(summary)) {
+    if (!svg.empty()) files += "," + name;
+  }
+  return files + ",report.html}";
+}
+
+std::string find_gallery(const std::string& dir, const std::string& given) {
+  if (!given.empty()) {
+    if (!fs::path_exists(given)) throw std::runtime_error("--gallery " + given + ": no such file");
+    return given;
+  }
+  const std::string beside = fs::join_path(dir, "gallery.png");
+  return fs::path_exists(beside) ? beside : "";
 }
 
 }  // namespace acm::results

@@ -6,17 +6,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/plots.h"
+
 namespace acm::results {
 
 std::string render_markdown(const nlohmann::json& summary);  // tables, comparisons, ablation, failures
 std::string render_csv(const nlohmann::json& summary);       // one row per (dataset, model)
 std::string render_latex(const nlohmann::json& summary);     // one tabular per data set
-// Accuracy against N, error bars ±1 std, one line per (dataset, model, method), the paper's N = 6 marked.
-// Empty when the summary has no ablation.
-std::string render_ablation_svg(const nlohmann::json& summary);
 
-// Writes summary.json, table.md, table.csv, table.tex and (if there is an ablation) ablation.svg into
-// `out_dir`, each atomically; returns the Markdown.
-std::string write_report(const nlohmann::json& summary, const std::string& out_dir);
+// The whole report as one self-contained HTML page: every table of the Markdown, every plot's SVG inline and,
+// when `gallery_png` names a PNG, the gallery as a data: URI. Nothing it shows is fetched from elsewhere.
+std::string render_html(const nlohmann::json& summary, const std::string& gallery_png = "");
+
+// Writes summary.json, table.md, table.csv, table.tex, the plots that have data (ablation.svg, occlusion.svg,
+// fgsm.svg, reliability.svg) and report.html into `out_dir`, each atomically; returns the Markdown.
+std::string write_report(const nlohmann::json& summary, const std::string& out_dir, const std::string& gallery_png = "");
+// What write_report writes, as "{summary.json,table.md,...}" for the line that names them.
+std::string report_files(const nlohmann::json& summary);
+// The gallery a report embeds: `given` when not empty, else DIR/gallery.png where there is one, else "".
+std::string find_gallery(const std::string& dir, const std::string& given);
 
 }  // namespace acm::results

@@ -13,6 +13,7 @@
 #include "common/errors.h"
 #include "common/files.h"
 #include "results/identity.h"
+#include "results/metric.h"
 #include "results/stats.h"
 
 namespace acm::results {
@@ -126,7 +127,18 @@ struct Run {
   json config;
   Identity id;
   double value = 0;
+  std::map<std::string, double> extras;  // secondary metrics it recorded
+  json curves;                           // what the plots read
+  std::string eval_setting;              // its config's `eval`, as text ("" for the defaults)
 };
+
+// What a run's result gives the plots: its robustness curves and its last reliability diagram.
+json curves_of(const json& r) {
+  json c = json::object();
+  if (r.contains("robustness")) c["robustness"] = r["robustness"];
+  if (r.contains("calibration") && r["calibration"].contains("bins")) c["reliability"] = r["calibration"]["bins"];
+  return c;
+}
 
 struct Listing {
   std::vector<Run> runs;
@@ -206,7 +218,7 @@ std::string not_in_plan(const Plan& plan, const std::string& folder, const json&
   return "not in this folder's plan (sweep.json)";
 }
 
-Listing read_runs(const std::string& dir, const std::string& field, const Plan& plan) {
+Listing read_runs(const std::string& dir, const Metric& metric, const Plan& plan) {
   Listing out;
   ExtractorNames extractors(dir, plan);
   std::set<std::string> seen;
@@ -243,15 +255,21 @@ Listing read_runs(const std::string& dir, const std::string& field, const Plan& 
       out.failed.push_back({folder, r.value("error", "status " + r.value("status", "?"))});
       return;
     }
-    if (!r.contains("final") || !r["final"].contains(field) || !r.contains("config")) {
-      out.failed.push_back({folder, "result.json has no final." + field});
+    const std::optional<double> value = metric_value(metric, r);
+    if (!value || !r.contains("config")) {
+      out.failed.push_back({folder, "result.json records no " + metric.name + " (" + metric.title + ")"});
       return;
     }
     Run run;
     run.folder = folder;
     run.config = r["config"];
     run.id = identify(run.config, world_size_of(r), extractors.of(folder, r));
-    run.value = r["final"][field].get<double>();
+    run.value = *value;
+    for (const std::string& name : secondary_metrics()) {
+      if (const auto v = metric_value(find_metric(name), r)) run.extras[name] = *v;
+    }
+    run.curves = curves_of(r);
+    run.eval_setting = run.config.contains("eval") ? run.config["eval"].dump() : "";
     out.runs.push_back(std::move(run));
   });
   for (const auto& folder : plan.folders) {  // planned runs that have not started are incomplete too
@@ -296,6 +314,9 @@ std::vector<Group> make_groups(const std::vector<Run>& runs, const ReportOptions
     g.values.push_back(r.value);
     g.seeds.push_back(r.id.seed);
     g.folders.push_back(r.folder);
+    for (const auto& [name, v] : r.extras) g.extras[name].push_back(v);
+    g.curves.push_back(r.curves);
+    g.eval_settings.insert(r.eval_setting);
   }
   for (auto& g : groups) g.stats = stats_of(g.values);
   return groups;
@@ -377,7 +398,7 @@ void sort_groups(std::vector<Group>& groups) {
 
 // A table's layout: its columns in method order, its rows in group order, each cell the group it shows.
 Table lay_out_table(const std::string& dataset, const std::vector<std::size_t>& members,
-                    const std::vector<Group>& groups, const std::set<std::size_t>& hidden) {
+                    const std::vector<Group>& groups, const std::set<std::size_t>& hidden, bool lower_is_better) {
   Table t;
   t.dataset = dataset;
   std::vector<int> ranks;
@@ -397,8 +418,11 @@ Table lay_out_table(const std::string& dataset, const std::vector<std::size_t>& 
            std::make_tuple(method_rank(b.method), b.method, b.label);
   });
   for (auto& row : t.rows) {
-    double best = -1e300;
-    for (const auto& [label, cell] : row.cells) best = std::max(best, groups[cell.group].stats.mean);
+    double best = lower_is_better ? 1e300 : -1e300;
+    for (const auto& [label, cell] : row.cells) {
+      const double m = groups[cell.group].stats.mean;
+      best = lower_is_better ? std::min(best, m) : std::max(best, m);
+    }
     for (auto& [label, cell] : row.cells) cell.best = groups[cell.group].stats.mean == best;
   }
   return t;
@@ -467,6 +491,93 @@ json stats_json(const Stats& s) {
 
 json paper_json(const std::optional<double>& p) { return p ? json(*p) : json(nullptr); }
 
+// Mean and sample std over seeds of y-values at matching x; null where the runs' x differ or one lacks it.
+json mean_curve(const std::vector<json>& curves, const char* xs, const char* ys) {
+  const json::json_pointer px(xs), py(ys);
+  if (curves.empty()) return nullptr;
+  for (const json& c : curves) {
+    if (!c.contains(px) || !c.contains(py) || c.at(px) != curves[0].at(px)) return nullptr;
+  }
+  json mean_y = json::array(), std_y = json::array();
+  for (std::size_t i = 0; i < curves[0].at(py).size(); ++i) {
+    std::vector<double> v;
+    for (const json& c : curves) v.push_back(c.at(py)[i].get<double>());
+    mean_y.push_back(mean(v));
+    std_y.push_back(or_null(sample_std(v)));
+  }
+  return {{"x", curves[0].at(px)}, {"mean", mean_y}, {"std", std_y}};
+}
+
+// The seeds' curves for the plots: occlusion (centred, random), FGSM, top-1 per corruption (mean over its
+// severities) and the reliability bins pooled over the seeds (counts summed, confidence and accuracy weighted
+// by them).
+json group_curves(const Group& g) {
+  json out = json::object();
+  if (g.eval_settings.size() != 1) return out;
+  out["occlusion_center"] = mean_curve(g.curves, "/robustness/occlusion/sizes", "/robustness/occlusion/center_top1");
+  out["occlusion_random"] = mean_curve(g.curves, "/robustness/occlusion/sizes", "/robustness/occlusion/random_top1");
+  out["fgsm"] = mean_curve(g.curves, "/robustness/fgsm/epsilons", "/robustness/fgsm/top1");
+  std::vector<json> per_name;  // {"names": [...], "top1": [mean over severities per name]}
+  for (const json& c : g.curves) {
+    const json::json_pointer p("/robustness/corruption");
+    if (!c.contains(p)) break;
+    json row = json::array();
+    for (const auto& sev : c.at(p)["top1"]) {
+      std::vector<double> v;
+      for (const auto& x : sev) v.push_back(x.get<double>());
+      row.push_back(mean(v));
+    }
+    per_name.push_back({{"robustness", {{"names", c.at(p)["names"]}, {"top1", row}}}});
+  }
+  if (per_name.size() == g.curves.size()) out["corruption"] = mean_curve(per_name, "/robustness/names", "/robustness/top1");
+  const json::json_pointer bins("/reliability");
+  bool pooled = !g.curves.empty();
+  for (const json& c : g.curves) pooled = pooled && c.contains(bins) && c.at(bins).size() == g.curves[0].at(bins).size();
+  if (pooled) {
+    json rel = json::array();
+    for (std::size_t b = 0; b < g.curves[0].at(bins).size(); ++b) {
+      double n = 0, conf = 0, acc = 0;
+      for (const json& c : g.curves) {
+        const json& bin = c.at(bins)[b];
+        const double k = bin["count"].get<double>();
+        n += k;
+        if (k > 0 && bin["confidence"].is_number() && bin["accuracy"].is_number()) {
+          conf += k * bin["confidence"].get<double>();
+          acc += k * bin["accuracy"].get<double>();
+        }
+      }
+      const json& first = g.curves[0].at(bins)[b];
+      rel.push_back({{"lower", first["lower"]}, {"upper", first["upper"]}, {"count", n},
+                     {"confidence", n > 0 ? json(conf / n) : json(nullptr)},
+                     {"accuracy", n > 0 ? json(acc / n) : json(nullptr)}});
+    }
+    out["reliability"] = rel;
+  }
+  return out;
+}
+
+// The secondary metrics of a group (mean, std, CI, values), and against the CutMix group of its row: the
+// difference of means and Welch's p (not adjusted: one comparison per cell, shown beside it).
+json group_metrics(const Group& g, const Group* cutmix) {
+  json out = json::object();
+  for (const std::string& name : secondary_metrics()) {
+    const auto it = g.extras.find(name);
+    if (g.eval_settings.size() != 1 || it == g.extras.end() || it->second.size() != g.values.size()) continue;
+    json m = stats_json(stats_of(it->second));
+    m["values"] = it->second;
+    if (cutmix && cutmix != &g) {
+      const auto other = cutmix->extras.find(name);
+      if (cutmix->eval_settings == g.eval_settings && other != cutmix->extras.end() && other->second.size() >= 2 &&
+          it->second.size() >= 2) {
+        const WelchResult w = welch_t_test(it->second, other->second, kConfidence);
+        m["vs_cutmix"] = {{"difference", mean(it->second) - mean(other->second)}, {"p", or_null(w.p)}};
+      }
+    }
+    out[name] = m;
+  }
+  return out;
+}
+
 json group_json(const Group& g) {
   json setting = json::object(), method = json::object();
   for (const auto& [p, v] : g.id.setting) setting[p] = v;
@@ -526,18 +637,7 @@ const json& paper_tables() {
   return tables;
 }
 
-std::string metric_field(const std::string& metric) {
-  if (metric == "best") return "best_test_top1";
-  if (metric == "last") return "last_test_top1";
-  if (metric == "median5") return "median5_test_top1";
-  throw config::ConfigError("--metric: expected one of best, last, median5, found '" + metric + "'");
-}
-
-std::string metric_title(const std::string& metric) {
-  if (metric == "best") return "best test top-1 over epochs (%)";
-  if (metric == "last") return "last-epoch test top-1 (%)";
-  return "median test top-1 of the last 5 epochs (%)";
-}
+std::string metric_title(const std::string& metric) { return find_metric(metric).title; }
 
 std::size_t Summary::runs_completed() const {
   std::size_t n = 0;
@@ -550,14 +650,18 @@ Summary summarize(const std::string& dir, const ReportOptions& options) {
   Summary s;
   s.source = dir;
   s.metric = options.metric;
+  const Metric metric = find_metric(options.metric);
+  s.lower_is_better = metric.lower_is_better;
+  ReportOptions effective = options;
+  effective.paper = options.paper && metric.top1;  // the paper published top-1 only
   s.alpha = options.alpha;
   s.paper_n = paper_tables()["attentive_cutmix"]["top_n"].get<int>();
   const Plan plan = read_plan(dir);
   s.has_plan = plan.present;
   s.plan_name = plan.name;
   s.plan_runs = plan.folders.size();
-  Listing listing = read_runs(dir, metric_field(options.metric), plan);
-  s.groups = make_groups(listing.runs, options, listing.not_counted);
+  Listing listing = read_runs(dir, metric, plan);
+  s.groups = make_groups(listing.runs, effective, listing.not_counted);
   s.failed = std::move(listing.failed);
   s.incomplete = std::move(listing.incomplete);
   s.not_counted = std::move(listing.not_counted);
@@ -583,7 +687,7 @@ Summary summarize(const std::string& dir, const ReportOptions& options) {
     }
   }
   for (const auto& d : datasets) {
-    Table t = lay_out_table(d, by_dataset[d], s.groups, hidden);
+    Table t = lay_out_table(d, by_dataset[d], s.groups, hidden, s.lower_is_better);
     const auto compared = compare_columns(t, s.groups, options.alpha, s.comparisons);
     if (options.gain) add_gains(t, s.groups, compared);
     s.tables.push_back(std::move(t));
@@ -593,7 +697,19 @@ Summary summarize(const std::string& dir, const ReportOptions& options) {
 
 json to_json(const Summary& s) {
   json groups = json::array(), tables = json::array(), comparisons = json::array(), ablations = json::array();
-  for (const auto& g : s.groups) groups.push_back(group_json(g));
+  // Each row's CutMix group (the plain "cutmix" column), which the secondary metrics are compared with.
+  std::map<std::pair<std::string, std::string>, const Group*> cutmix_of;
+  for (const auto& g : s.groups) {
+    if (g.id.method == "cutmix" && g.column == "cutmix") cutmix_of[{g.id.dataset, g.id.setting_key()}] = &g;
+  }
+  for (const auto& g : s.groups) {
+    json j = group_json(g);
+    const auto c = cutmix_of.find({g.id.dataset, g.id.setting_key()});
+    j["metrics"] = group_metrics(g, c == cutmix_of.end() ? nullptr : c->second);
+    j["curves"] = group_curves(g);
+    j["eval_settings_differ"] = g.eval_settings.size() > 1;
+    groups.push_back(j);
+  }
   for (const auto& t : s.tables) tables.push_back(table_json(t, s));
   for (const auto& c : s.comparisons) comparisons.push_back(comparison_json(c));
   for (const auto& a : s.ablations) {
@@ -610,8 +726,8 @@ json to_json(const Summary& s) {
   return {{"schema_version", kSummarySchemaVersion},
           {"source", s.source},
           {"metric", s.metric},
-          {"metric_field", metric_field(s.metric)},
           {"metric_title", metric_title(s.metric)},
+          {"lower_is_better", s.lower_is_better},
           {"alpha", s.alpha},
           {"confidence", kConfidence},
           {"paper_n", s.paper_n},

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,7 @@ namespace acm::results {
 inline constexpr int kSummarySchemaVersion = 2;
 
 struct ReportOptions {
-  std::string metric = "best";  // best | last | median5: which test top-1 of each run is averaged
+  std::string metric = "best";  // a named metric or a JSON pointer (results/metric.h): what each run gives
   bool paper = true;            // the paper's published value where the setting matches
   bool gain = true;             // the gain of Attentive CutMix over CutMix
   double alpha = 0.05;          // significance level of the Welch t-tests
@@ -41,6 +42,13 @@ struct Group {
   std::vector<double> values;
   std::vector<std::int64_t> seeds;
   std::vector<std::string> folders;
+  // The "beyond top-1" metrics (metric.h, secondary_metrics()) of the runs that recorded them, by name, and
+  // each run's curves (robustness and the reliability bins of its last evaluation), in seed order.
+  std::map<std::string, std::vector<double>> extras;
+  std::vector<nlohmann::json> curves;
+  // The distinct `eval` settings of its runs (an execution field: runs of one experiment may differ in it);
+  // secondary metrics and curves are averaged only where there is one.
+  std::set<std::string> eval_settings;
   std::string column;  // the method in a table's words: "attentive_cutmix N=3 [cache off]"
   std::string row;     // the row's label: "resnet18 (epochs 10)"
   Stats stats;
@@ -92,6 +100,7 @@ struct Listed {
 
 struct Summary {
   std::string source, metric;
+  bool lower_is_better = false;
   double alpha = 0.05;
   int paper_n = 6;
   bool has_plan = false;
@@ -105,9 +114,7 @@ struct Summary {
   std::size_t runs_completed() const;
 };
 
-// The metric's field in a run result's "final" object and its name in tables. config::ConfigError (exit 2)
-// naming the allowed values for another metric.
-std::string metric_field(const std::string& metric);
+// The metric's name in tables (metric.h); config::ConfigError (exit 2) naming the allowed values for another.
 std::string metric_title(const std::string& metric);
 
 // Reads the results under `dir` and aggregates them by the rule of results/identity.h:

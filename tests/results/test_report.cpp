@@ -240,7 +240,159 @@ TEST(Report, TableRowsColumnsBestGainAndAblation) {
   last.metric = "last";
   EXPECT_NEAR(group(acm::results::to_json(acm::results::summarize(tmp.path(), last)), "cifar10", "resnet18", "baseline")["mean"].get<double>(),
               85.0 - 1.0 / 3, 1e-12);
-  EXPECT_THROW(acm::results::metric_field("mean"), acm::config::ConfigError);
+  EXPECT_THROW(acm::results::metric_title("mean"), acm::config::ConfigError);
+}
+
+// What the trainer records beyond top-1, for a run whose numbers are `k`: calibration at the last evaluation
+// (ECE k/100, NLL k, Brier k/10, two reliability bins), occlusion (sizes 0, 0.25, 0.5), FGSM (2 ε), corruptions
+// (2 × 2).
+json beyond(double k) {
+  json r = {{"final", {{"last_test_ece", k / 100}, {"last_test_nll", k}, {"last_test_brier", k / 10}}},
+            {"calibration",
+             {{"bins",
+               {{{"lower", 0.0}, {"upper", 0.5}, {"count", 10}, {"confidence", 0.4}, {"accuracy", 0.3}},
+                {{"lower", 0.5}, {"upper", 1.0}, {"count", 30 + k}, {"confidence", 0.8}, {"accuracy", 0.7 + k / 100}}}}}},
+            {"robustness",
+             {{"occlusion", {{"sizes", {0.0, 0.25, 0.5}}, {"center_top1", {90.0, 80 + k, 60 + k}}, {"random_top1", {90.0, 85.0, 70.0}}}},
+              {"fgsm", {{"epsilons", {1.0 / 255, 8.0 / 255}}, {"top1", {50 + k, 10 + k}}}},
+              {"corruption", {{"names", {"jpeg", "contrast"}}, {"severities", {1, 5}}, {"top1", {{80 + k, 70 + k}, {60.0, 50.0}}},
+                              {"mean_top1", (80 + k + 70 + k + 60 + 50) / 4}}}}}};
+  return r;
+}
+
+void write_beyond_fixture(const std::string& root) {
+  const std::map<std::string, std::vector<double>> ks = {{"none", {1, 2, 3}}, {"cutmix", {4, 6, 5}}, {"fmix", {8, 9}}};
+  for (const auto& [method, values] : ks) {
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      const int seed = static_cast<int>(i);
+      json r = beyond(values[i]);
+      json cfg = config("fashion-mnist", "resnet18", method, seed, 5);
+      const json final_extra = r["final"];
+      r.erase("final");
+      write_run(root, "fm/" + method + "/seed" + std::to_string(seed), cfg, 80 + values[i], -1, r);
+      // write_run's "final" holds the top-1s: merge the calibration figures into it.
+      json written = json::parse(acm::fs::read_text(root + "/fm/" + method + "/seed" + std::to_string(seed) + "/result.json"));
+      written["final"].update(final_extra);
+      acm::fs::write_file_atomic(root + "/fm/" + method + "/seed" + std::to_string(seed) + "/result.json", written.dump());
+    }
+  }
+}
+
+// Calibration and robustness per group: mean ± std over seeds, Welch against the row's CutMix, curves averaged
+// at each x, reliability bins pooled (counts summed, accuracy weighted by them).
+TEST(Report, BeyondTop1MetricsAndCurvesAreAveragedOverSeeds) {
+  TempDir tmp;
+  write_beyond_fixture(tmp.path());
+  const json s = acm::results::to_json(acm::results::summarize(tmp.path(), {}));
+  const json& none = group(s, "fashion-mnist", "resnet18", "baseline");
+  EXPECT_NEAR(none["metrics"]["ece"]["mean"].get<double>(), 2.0, 1e-12);  // ECE in %: k/100 → k
+  EXPECT_NEAR(none["metrics"]["ece"]["std"].get<double>(), 1.0, 1e-12);
+  EXPECT_NEAR(none["metrics"]["nll"]["mean"].get<double>(), 2.0, 1e-12);
+  EXPECT_NEAR(none["metrics"]["occlusion"]["mean"].get<double>(), (81 + 61 + 82 + 62 + 83 + 63) / 6.0, 1e-12)
+      << "sizes above 0 only";
+  EXPECT_NEAR(none["metrics"]["fgsm"]["mean"].get<double>(), (52 + 12) / 2.0, 1e-12);
+  EXPECT_NEAR(none["metrics"]["mca"]["mean"].get<double>(), (82 + 72 + 110) / 4.0, 1e-12);
+  // Welch against CutMix (k = 4, 6, 5): scipy.stats.ttest_ind([1,2,3], [4,6,5], equal_var=False) p = 0.0213.
+  EXPECT_NEAR(none["metrics"]["nll"]["vs_cutmix"]["difference"].get<double>(), -3.0, 1e-12);
+  EXPECT_NEAR(none["metrics"]["nll"]["vs_cutmix"]["p"].get<double>(), 0.0213116, 1e-6);
+  const json& cutmix = group(s, "fashion-mnist", "resnet18", "cutmix");
+  EXPECT_FALSE(cutmix["metrics"]["nll"].contains("vs_cutmix")) << "not against itself";
+  // Curves: the centred occlusion curve's mean and std at each size; corruption per name over severities.
+  EXPECT_EQ(none["curves"]["occlusion_center"]["x"], json({0.0, 0.25, 0.5}));
+  EXPECT_NEAR(none["curves"]["occlusion_center"]["mean"][1].get<double>(), 82.0, 1e-12);
+  EXPECT_NEAR(none["curves"]["occlusion_center"]["std"][1].get<double>(), 1.0, 1e-12);
+  EXPECT_EQ(none["curves"]["corruption"]["x"], json({"jpeg", "contrast"}));
+  EXPECT_NEAR(none["curves"]["corruption"]["mean"][0].get<double>(), 77.0, 1e-12);
+  const json& bins = none["curves"]["reliability"];
+  EXPECT_EQ(bins[1]["count"].get<double>(), 31 + 32 + 33);
+  EXPECT_NEAR(bins[1]["accuracy"].get<double>(), (31 * 0.71 + 32 * 0.72 + 33 * 0.73) / 96, 1e-12);
+  EXPECT_NEAR(bins[0]["accuracy"].get<double>(), 0.3, 1e-12);
+  // The Markdown table and every plot.
+  const std::string md = acm::results::render_markdown(s);
+  EXPECT_NE(md.find("### Beyond top-1"), std::string::npos) << md;
+  EXPECT_NE(md.find("| fashion-mnist | resnet18 | baseline | 2.00 ± 1.00 (3) Δ -3.00 p 0.021 |"), std::string::npos) << md;
+  for (const std::string& svg : {acm::results::render_occlusion_svg(s), acm::results::render_fgsm_svg(s)}) {
+    std::size_t lines = 0;
+    for (auto p = svg.find("class=\"series\""); p != std::string::npos; p = svg.find("class=\"series\"", p + 1)) ++lines;
+    EXPECT_EQ(lines, 3u) << "one line per method";
+  }
+  const std::string rel = acm::results::render_reliability_svg(s);
+  std::size_t panels = 0;
+  for (auto p = rel.find("class=\"reliability\""); p != std::string::npos; p = rel.find("class=\"reliability\"", p + 1)) ++panels;
+  EXPECT_EQ(panels, 3u);
+}
+
+// --metric takes any recorded metric: lower-is-better ones mark the lowest mean best and show no paper value;
+// a JSON pointer reads any number; anything else is refused naming the choices.
+TEST(Report, MetricAcceptsAnyRecordedMetric) {
+  TempDir tmp;
+  write_beyond_fixture(tmp.path());
+  acm::results::ReportOptions o;
+  o.metric = "ece";
+  json s = acm::results::to_json(acm::results::summarize(tmp.path(), o));
+  EXPECT_TRUE(s["lower_is_better"].get<bool>());
+  const json& row = s["tables"][0]["rows"][0];
+  EXPECT_TRUE(row["cells"]["baseline"]["best"].get<bool>()) << "the lowest ECE is the best";
+  EXPECT_FALSE(row["cells"]["fmix"]["best"].get<bool>());
+  o.metric = "/robustness/fgsm/top1/1";
+  s = acm::results::to_json(acm::results::summarize(tmp.path(), o));
+  EXPECT_NEAR(group(s, "fashion-mnist", "resnet18", "fmix")["mean"].get<double>(), 18.5, 1e-12);
+  o.metric = "/robustness/nothing";
+  s = acm::results::to_json(acm::results::summarize(tmp.path(), o));
+  ASSERT_EQ(s["failed"].size(), 8u) << "every run lacks it";
+  EXPECT_NE(s["failed"][0]["error"].get<std::string>().find("records no /robustness/nothing"), std::string::npos);
+  try {
+    acm::results::metric_title("accuracy");
+    ADD_FAILURE() << "accepted";
+  } catch (const acm::config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("expected one of best, last, median5, ece, nll, brier, occlusion, "
+                                         "occlusion_random, fgsm, mca, or a JSON pointer"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// Seeds of one experiment that ran with different eval settings (an execution field, so they group together):
+// their top-1 averages, their robustness figures are not merged.
+TEST(Report, SecondaryMetricsOfMixedEvalSettingsAreNotMerged) {
+  TempDir tmp;
+  write_beyond_fixture(tmp.path());
+  json r = json::parse(acm::fs::read_text(tmp.file("fm/fmix/seed1/result.json")));
+  r["config"]["eval"] = {{"robustness_images", 0}};
+  acm::fs::write_file_atomic(tmp.file("fm/fmix/seed1/result.json"), r.dump());
+  const json s = acm::results::to_json(acm::results::summarize(tmp.path(), {}));
+  const json& fmix = group(s, "fashion-mnist", "resnet18", "fmix");
+  EXPECT_EQ(fmix["count"], 2);
+  EXPECT_TRUE(fmix["eval_settings_differ"].get<bool>());
+  EXPECT_TRUE(fmix["metrics"].empty());
+  EXPECT_TRUE(fmix["curves"].empty());
+  EXPECT_NE(acm::results::render_markdown(s).find("different `eval` settings are left out"), std::string::npos);
+}
+
+// report.html: every Markdown table as a <table>, every plot inline, the gallery as a data URI; nothing fetched.
+TEST(Report, HtmlHoldsEveryTableAndPlotAndFetchesNothing) {
+  TempDir tmp;
+  write_fixture(tmp.path());
+  write_beyond_fixture(tmp.path());
+  const json s = acm::results::to_json(acm::results::summarize(tmp.path(), {}));
+  acm::fs::write_file_atomic(tmp.file("gallery.png"), std::string("\x89PNG\r\n\x1a\n", 8) + "abc");
+  const std::string html = acm::results::render_html(s, tmp.file("gallery.png"));
+  auto count = [&](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+  };
+  const std::string md = acm::results::render_markdown(s);
+  EXPECT_EQ(count(html, "<table>"), count(md, "\n| ---"));
+  EXPECT_EQ(count(html, "<svg "), 4u) << "ablation, occlusion, FGSM, reliability";
+  EXPECT_NE(html.find("src=\"data:image/png;base64,iVBORw0KGgphYmM=\""), std::string::npos);
+  EXPECT_EQ(count(html, "http://"), count(html, "http://www.w3.org/2000/svg")) << "no link but the SVG namespace";
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  acm::results::write_report(s, tmp.file("report"), tmp.file("gallery.png"));
+  for (const char* f : {"report.html", "occlusion.svg", "fgsm.svg", "reliability.svg", "ablation.svg"})
+    EXPECT_TRUE(acm::fs::path_exists(tmp.file(std::string("report/") + f))) << f;
+  EXPECT_EQ(acm::results::report_files(s),
+            "{summary.json,table.md,table.csv,table.tex,ablation.svg,occlusion.svg,fgsm.svg,reliability.svg,report.html}");
 }
 
 TEST(Report, OutputsMatchExpectedFiles) {

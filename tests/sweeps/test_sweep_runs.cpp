@@ -137,6 +137,57 @@ TEST(Sweep, TwoGroupsUnderMpirunRunTheGridAndReport) {
   EXPECT_NE(j.output.find("attentive_cutmix − cutmix"), std::string::npos) << j.output;
 }
 
+// report.html as a browser reads it: headless Chromium (Debian's, which scripts/setup --tests installs) loads
+// the page of a real sweep's report with the gallery embedded; its DOM holds every table of table.md, every
+// plot the report wrote and the gallery, and a screenshot of it is a real image.
+TEST(Sweep, ReportHtmlRendersInHeadlessChromium) {
+  TempDir dir;
+  const std::string out = dir.file("out");
+  json axis = json::parse(R"({"name": "method", "values": [
+    {"label": "baseline", "set": {"mix": {"method": "none"}}},
+    {"label": "cutmix", "set": {"mix": {"method": "cutmix", "prob": 1.0}}},
+    {"label": "gridmix", "set": {"mix": {"method": "gridmix"}}}]})");
+  json spec = tiny_spec({axis, seeds(2)});
+  spec["base"]["eval"] = {{"corruption_severities", {3}}};
+  const Job j = sweep(0, write_spec(dir, spec), out);
+  ASSERT_EQ(j.code, 0) << j.output;
+  std::string log;
+  const std::string gallery = std::string(ACM_SOURCE_DIR) + "/docs/gallery-fashion-mnist.png";
+  ASSERT_EQ(testing::run_command(g_harness + " report " + out + " --gallery " + gallery + " 2>&1", &log), 0) << log;
+  EXPECT_NE(log.find("occlusion.svg,fgsm.svg,reliability.svg,report.html}"), std::string::npos) << log;
+  const std::string page = out + "/report/report.html";
+  std::string dom;
+  ASSERT_EQ(testing::run_command("timeout 120 chromium --headless --no-sandbox --disable-gpu --dump-dom file://" + page +
+                                     " 2>/dev/null",
+                                 &dom),
+            0)
+      << "chromium (scripts/setup --tests installs it) could not render " << page;
+  auto count = [](const std::string& text, const std::string& what) {
+    std::size_t n = 0;
+    for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+    return n;
+  };
+  const std::string md = testing::read_text(out + "/report/table.md");
+  EXPECT_GE(count(md, "\n| ---"), 4u) << "main table, beyond top-1, groups, comparisons";
+  EXPECT_EQ(count(dom, "<table>"), count(md, "\n| ---")) << dom.substr(0, 2000);
+  EXPECT_EQ(count(dom, "<svg "), 3u) << "occlusion, FGSM, reliability";
+  for (const char* id : {"id=\"occlusion\"", "id=\"fgsm\"", "id=\"reliability\"", "id=\"gallery\""})
+    EXPECT_EQ(count(dom, id), 1u) << id;
+  EXPECT_EQ(count(dom, "class=\"reliability\""), 3u) << "a diagram per method";
+  EXPECT_NE(dom.find("<h2>Beyond top-1"), std::string::npos);
+  EXPECT_NE(dom.find("<td>gridmix</td>"), std::string::npos);
+  EXPECT_NE(dom.find("src=\"data:image/png;base64,iVBORw0KGgo"), std::string::npos);
+  const std::string shot = dir.file("shot.png");
+  ASSERT_EQ(testing::run_command("timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+                                 "--window-size=1280,2400 --screenshot=" + shot + " file://" + page + " 2>&1",
+                                 &log),
+            0)
+      << log;
+  const std::string png = testing::read_text(shot);
+  EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  EXPECT_GT(png.size(), 20000u) << "a page of tables and plots, not a blank one";
+}
+
 // One run 40 times longer than the others: the group that takes it runs nothing else, the other group runs
 // every short one (a static split would give the long run's group half of them).
 TEST(Sweep, RunsAreHandedOutDynamically) {
@@ -580,7 +631,8 @@ TEST(Sweep, EveryShippedSpecPassesItsCheck) {
   testing::write_image_folder(dir.file("imagenet"), 2, 1, 1, 8, 8);
   const std::vector<std::pair<std::string, int>> expected = {
       {"quickstart.json", 4},      {"fashion-mnist-study.json", 4}, {"paper-cifar10.json", 4},
-      {"paper-cifar100.json", 4},  {"paper-imagenet.json", 4},      {"ablation-n-cifar10.json", 1}};
+      {"paper-cifar100.json", 4},  {"paper-imagenet.json", 4},      {"ablation-n-cifar10.json", 1},
+      {"mixers-fashion-mnist.json", 9}};
   for (const auto& [name, methods] : expected) {
     const std::string data = dir.file(name == "paper-imagenet.json" ? "imagenet" : "data");
     const std::string inputs = name.rfind("paper-", 0) != 0 && name.rfind("ablation-", 0) != 0
