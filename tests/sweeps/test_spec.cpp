@@ -218,7 +218,8 @@ TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
       {"paper-cifar100.json", 48},
       {"paper-imagenet.json", 48},
       {"ablation-n-cifar10.json", 15 * 3},
-      {"fashion-mnist-study.json", 3 * 5 + 14 * 2}};  // four methods and the no-cache arm; N = 1..15 but 6
+      {"fashion-mnist-study.json", 3 * 5 + 14 * 2},  // four methods and the no-cache arm; N = 1..15 but 6
+      {"mixers-fashion-mnist.json", 9 * 3}};
   std::set<std::string> listed;
   for (const auto& [name, count] : expected) {
     listed.insert(name);
