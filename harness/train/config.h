@@ -61,14 +61,14 @@ struct EvalConfig {
   // (0: all).
   std::vector<double> occlusion = {0, 0.1, 0.2, 0.3, 0.4, 0.5};
   std::vector<double> fgsm = {1.0 / 255, 2.0 / 255, 4.0 / 255, 8.0 / 255};
-  std::int64_t robustness_images = 1000;
+  std::int64_t robustness_images = 500;
   // At the end of the run: top-1 under each CIFAR-10-C corruption (harness/train/corruptions.h) at each
   // severity, and their mean (mCA), on `corruption_images` test images spread over the set (0: all). Empty
   // names or severities: not measured.
   std::vector<std::string> corruptions = {"gaussian_noise", "shot_noise", "gaussian_blur", "contrast",
                                           "brightness",     "jpeg",       "pixelate"};
   std::vector<int> corruption_severities = {1, 2, 3, 4, 5};
-  std::int64_t corruption_images = 200;
+  std::int64_t corruption_images = 100;
   // Robustness (occlusion, FGSM, corruptions) also after every k-th epoch, into that epoch's entry of the
   // result; 0: after the last epoch only (always measured there when any of them is asked for).
   std::int64_t robustness_every = 0;
