@@ -184,13 +184,26 @@ std::string render_ablation_svg(const json& s) {
 
 namespace {
 
-// One line per group holding the curve `key` of summary.json's group "curves"; x scaled by `x_scale`.
+// One line per group holding the curve `key` of summary.json's group "curves"; x scaled by `x_scale`. Lines
+// are named by their method where every group shares the data set and row (named in the title then).
 std::string curve_plot(const json& s, const char* key, LinePlot p, double x_scale, const char* tick_format) {
-  std::vector<double> xs;
+  std::vector<const json*> groups;
   for (const auto& g : s["groups"]) {
-    if (!g.contains("curves") || !g["curves"].contains(key) || g["curves"][key].is_null()) continue;
+    if (g.contains("curves") && g["curves"].contains(key) && !g["curves"][key].is_null()) groups.push_back(&g);
+  }
+  bool one_row = true;
+  for (const json* g : groups) {
+    one_row = one_row && (*g)["dataset"] == (*groups[0])["dataset"] && (*g)["row"] == (*groups[0])["row"];
+  }
+  if (one_row && !groups.empty()) {
+    p.title += " (" + (*groups[0])["dataset"].get<std::string>() + " / " + (*groups[0])["row"].get<std::string>() + ")";
+  }
+  std::vector<double> xs;
+  for (const json* gp : groups) {
+    const json& g = *gp;
     const json& c = g["curves"][key];
-    LinePlot::Series series{group_label(g), numbers(c["x"], x_scale), numbers(c["mean"]), numbers(c["std"])};
+    LinePlot::Series series{one_row ? g["column"].get<std::string>() : group_label(g), numbers(c["x"], x_scale),
+                            numbers(c["mean"]), numbers(c["std"])};
     for (double x : series.x) {
       if (std::find(xs.begin(), xs.end(), x) == xs.end()) xs.push_back(x);
     }
@@ -206,7 +219,7 @@ std::string curve_plot(const json& s, const char* key, LinePlot p, double x_scal
 
 std::string render_occlusion_svg(const json& s) {
   LinePlot p;
-  p.title = "Occlusion: top-1 with a centred square set to zero";
+  p.title = "Occlusion: top-1, a centred square set to zero";
   p.x_label = "side of the occluded square (fraction of the image side)";
   p.y_label = "test top-1 (%)";
   return curve_plot(s, "occlusion_center", p, 1.0, "%g");
