@@ -1,4 +1,5 @@
 // `harness sweep`: a spec's grid of runs into a folder, on groups of ranks (sweeps/runner.h).
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -17,7 +18,7 @@ namespace {
 
 struct SweepFlags {
   std::string spec, out = "runs/sweep", metric = "best";
-  std::vector<std::string> inputs, sets;
+  std::vector<std::string> inputs, sets, reuse;
   bool dry_run = false, check = false, retry_failed = false, allow_spec_change = false, no_report = false;
   double claim_timeout = 300;
 };
@@ -31,6 +32,7 @@ sweeps::ExpandOptions expand_options(const SweepFlags& f) {
   }
   eo.sets = f.sets;
   eo.out_dir = absolute_path(f.out);
+  for (const auto& d : f.reuse) eo.reuse.push_back(absolute_path(d));
   return eo;
 }
 
@@ -38,10 +40,15 @@ int dry_run(const sweeps::Sweep& sw, const std::string& out_dir) {
   std::printf("sweep %s: %zu runs, %d rank(s) per run -> %s\n", sw.name.c_str(), sw.runs.size(), sw.ranks_per_run,
               out_dir.c_str());
   for (const auto& r : sw.runs) {
-    std::printf("  %s  %s%s\n", r.id.c_str(), r.folder.c_str(),
-                r.extractor_from ? ("  (extractor: " + sw.runs[*r.extractor_from].folder + ")").c_str() : "");
+    std::printf("  %s  %s%s%s\n", r.id.c_str(), r.folder.c_str(),
+                r.extractor_from ? ("  (extractor: " + sw.runs[*r.extractor_from].folder + ")").c_str() : "",
+                r.reuse_from.empty() ? "" : ("  (reused from " + r.reuse_from + ")").c_str());
   }
-  std::printf("%zu runs\n", sw.runs.size());
+  for (const auto& note : sw.reuse_notes) std::printf("  note: %s\n", note.c_str());
+  const auto reused = std::count_if(sw.runs.begin(), sw.runs.end(), [](const auto& r) { return !r.reuse_from.empty(); });
+  std::printf("%zu runs", sw.runs.size());
+  if (reused) std::printf(" (%ld reused, %zu to train)", static_cast<long>(reused), sw.runs.size() - reused);
+  std::printf("\n");
   return 0;
 }
 
@@ -97,6 +104,9 @@ Command add_sweep(CLI::App& program) {
   cmd->add_option("--out", o->out, "sweep folder")->capture_default_str();
   cmd->add_option("--input", o->inputs, "a spec input: NAME=VALUE (repeatable), e.g. data=~/cifar-10");
   cmd->add_option("--set", o->sets, "override a base config field: PATH=VALUE (repeatable)");
+  cmd->add_option("--reuse", o->reuse,
+                  "a folder of completed runs (repeatable): runs with a planned run's identity and seed are copied, "
+                  "not retrained (as the spec's \"reuse\")");
   cmd->add_flag("--dry-run", o->dry_run, "print the expanded runs and their count; run nothing");
   cmd->add_flag("--check", o->check, "train 2 steps of the first run of each method on synthetic data of the same shape");
   cmd->add_flag("--retry-failed", o->retry_failed,

@@ -110,6 +110,7 @@ Classifier make_densenet(const std::string& name, const std::vector<std::int64_t
   if (spec.num_classes < 1 || spec.in_channels < 1 || spec.width < 2) {
     throw std::invalid_argument(name + ": num_classes and in_channels must be positive and width at least 2");
   }
+  if (spec.last_stride != 2) throw std::invalid_argument(name + ": last_stride is a ResNet option");
   return std::make_shared<DenseNetImpl>(name, layers_per_block, spec);
 }
 

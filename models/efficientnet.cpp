@@ -141,6 +141,7 @@ Classifier make_efficientnet(const std::string& name, const EfficientNetScale& s
   if (spec.num_classes < 1 || spec.in_channels < 1 || spec.width < 1) {
     throw std::invalid_argument(name + ": num_classes, in_channels and width must be positive");
   }
+  if (spec.last_stride != 2) throw std::invalid_argument(name + ": last_stride is a ResNet option");
   return std::make_shared<EfficientNetImpl>(name, scale, spec);
 }
 

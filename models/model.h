@@ -28,6 +28,10 @@ struct ModelSpec {
   std::int64_t width = 64;  // channels of the first stage; torchvision's ResNets use 64
   Init init = Init::kKaiming;
   Norm norm = Norm::kBatch;
+  // ResNets only: the stride of the last stage's first block. 2 (every ResNet) halves the map once more; 1
+  // keeps the third stage's resolution (a 28-pixel image with the CIFAR stem: 28/14/7/7), so the final map
+  // Attentive CutMix reads is 7×7 — the "last stride 1" of re-identification networks.
+  std::int64_t last_stride = 2;
 };
 
 class ClassifierImpl : public torch::nn::Module {

@@ -85,7 +85,8 @@ class ResNetImpl : public ClassifierImpl {
       const std::int64_t planes = w << s;
       nn::Sequential stage;
       for (std::int64_t b = 0; b < layout.blocks_per_stage[s]; ++b) {
-        stage->push_back(Block(layout.block, in, planes, (b == 0 && s > 0) ? 2 : 1, spec.norm));
+        const std::int64_t stride = b == 0 && s > 0 ? (s == 3 ? spec.last_stride : 2) : 1;
+        stage->push_back(Block(layout.block, in, planes, stride, spec.norm));
         in = planes * expansion;
       }
       stages_.push_back(register_module("layer" + std::to_string(s + 1), stage));
@@ -124,6 +125,9 @@ class ResNetImpl : public ClassifierImpl {
 Classifier make_resnet(const std::string& name, const ResNetLayout& layout, const ModelSpec& spec) {
   if (spec.num_classes < 1 || spec.in_channels < 1 || spec.width < 1) {
     throw std::invalid_argument(name + ": num_classes, in_channels and width must be positive");
+  }
+  if (spec.last_stride != 1 && spec.last_stride != 2) {
+    throw std::invalid_argument(name + ": last_stride must be 1 or 2, not " + std::to_string(spec.last_stride));
   }
   return std::make_shared<ResNetImpl>(name, layout, spec);
 }

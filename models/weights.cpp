@@ -190,13 +190,15 @@ void load_module_state(torch::nn::Module& m, const TensorFile& file, const std::
 }
 
 std::map<std::string, std::string> model_metadata(const std::string& arch, const ModelSpec& spec) {
-  return {{"arch", arch},
-          {"num_classes", std::to_string(spec.num_classes)},
-          {"in_channels", std::to_string(spec.in_channels)},
-          {"stem", to_string(spec.stem)},
-          {"width", std::to_string(spec.width)},
-          {"init", to_string(spec.init)},
-          {"norm", to_string(spec.norm)}};
+  std::map<std::string, std::string> m = {{"arch", arch},
+                                         {"num_classes", std::to_string(spec.num_classes)},
+                                         {"in_channels", std::to_string(spec.in_channels)},
+                                         {"stem", to_string(spec.stem)},
+                                         {"width", std::to_string(spec.width)},
+                                         {"init", to_string(spec.init)},
+                                         {"norm", to_string(spec.norm)}};
+  if (spec.last_stride != 2) m["last_stride"] = std::to_string(spec.last_stride);  // absent: 2
+  return m;
 }
 
 std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string, std::string>& metadata,
@@ -224,6 +226,7 @@ std::pair<std::string, ModelSpec> model_from_metadata(const std::map<std::string
   spec.num_classes = number("num_classes");
   spec.in_channels = number("in_channels");
   spec.width = number("width");
+  if (metadata.count("last_stride")) spec.last_stride = number("last_stride");
   try {
     spec.stem = stem_from_string(get("stem"));
     if (metadata.count("init")) spec.init = init_from_string(get("init"));

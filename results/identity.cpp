@@ -32,7 +32,8 @@ const char* const kExecution[] = {"/threads",       "/loader_threads", "/eval_ba
 // harness/data/spec.cpp).
 const std::map<std::string, json>& omitted_defaults() {
   static const std::map<std::string, json> defaults = {
-      {"/precision", "fp32"}, {"/dataset/train_crop", "center"}, {"/dataset/decode_oversample", 2.0}};
+      {"/precision", "fp32"}, {"/dataset/train_crop", "center"}, {"/dataset/decode_oversample", 2.0},
+      {"/model_options/last_stride", 2}};
   return defaults;
 }
 
@@ -50,6 +51,7 @@ const std::map<std::string, std::string>& short_names() {
       {"/model_options/norm", "norm"},
       {"/model_options/init", "init"},
       {"/model_options/stem", "stem"},
+      {"/model_options/last_stride", "last stride"},
       {"/label_smoothing", "label smoothing"},
       {"/augment/crop_padding", "crop padding"},
       {"/augment/horizontal_flip", "flip"},
@@ -130,8 +132,10 @@ Identity identify(const json& config, int world_size, const std::string& extract
   return id;
 }
 
-std::string extractor_from_run(const Identity& producer, std::int64_t user_seed) {
-  const std::string seed = producer.seed == user_seed ? "same seed" : "seed " + std::to_string(producer.seed);
+std::string extractor_from_run(const Identity& producer, std::int64_t user_seed, bool shared) {
+  const std::string seed = shared                         ? "seed " + std::to_string(producer.seed) + " for every seed"
+                           : producer.seed == user_seed ? "same seed"
+                                                        : "seed " + std::to_string(producer.seed);
   return "run " + hash::short_text(producer.key()) + " (" + producer.model + " " + producer.method + ", " + seed +
          ")";
 }

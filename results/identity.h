@@ -64,7 +64,9 @@ Identity identify(const nlohmann::json& config, int world_size, const std::strin
 // What an extractor is, for /mix/extractor/identity. Made per seed by a sweep (extractor_from): the making
 // run's group (its identity without the seed) and whether its seed is the user's, so that the seeds of such
 // runs form one group. A fixed file: its content hash.
-std::string extractor_from_run(const Identity& producer, std::int64_t user_seed);
+// `shared`: one extractor run serves every seed (the spec's extractor_from names the seed axis); its seed is
+// then named for all of them, so that they stay one group.
+std::string extractor_from_run(const Identity& producer, std::int64_t user_seed, bool shared = false);
 std::string extractor_from_file(const std::string& hash);
 
 // A field's value in a reader's words: "epochs 10", "lr 0.05", "cache off", "N=6", "4 ranks",

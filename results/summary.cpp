@@ -89,6 +89,7 @@ json paper_value(const std::string& dataset, const std::string& model, const std
 
 struct PlannedRun {
   std::string id, extractor_from;  // extractor_from: the folder of the run that makes its extractor, or ""
+  bool extractor_shared = false;   // that run serves every seed
 };
 
 // The folder's sweep plan (sweep.json), when there is one: only its runs are counted.
@@ -116,7 +117,8 @@ Plan read_plan(const std::string& dir) {
     if (folder.empty()) continue;
     const json& from = r.contains("extractor_from") ? r["extractor_from"] : json(nullptr);
     plan.folders.push_back(folder);
-    plan.runs[folder] = {r.value("id", ""), from.is_string() ? from.get<std::string>() : ""};
+    plan.runs[folder] = {r.value("id", ""), from.is_string() ? from.get<std::string>() : "",
+                         r.value("extractor_shared", false)};
   }
   return plan;
 }
@@ -163,19 +165,22 @@ class ExtractorNames {
     const std::int64_t seed = c.value("seed", 0LL);
     const json& att = result.contains("attention") ? result["attention"] : json::object();
     std::string from;
+    bool shared = false;
     if (result.contains("sweep") && result["sweep"].contains("extractor_from")) {
       from = result["sweep"]["extractor_from"].get<std::string>();
+      shared = result["sweep"].value("extractor_shared", false);
     } else if (const auto planned = plan_.runs.find(folder); planned != plan_.runs.end()) {
       from = planned->second.extractor_from;
+      shared = planned->second.extractor_shared;
     }
     if (!from.empty()) {
       if (att.contains("extractor_run") && att["extractor_run"].contains("config")) {
         const json& p = att["extractor_run"];
-        return extractor_from_run(identify(p["config"], p.value("world_size", 0), ""), seed);
+        return extractor_from_run(identify(p["config"], p.value("world_size", 0), ""), seed, shared);
       }
       const json producer = producer_result(from);
       if (!producer.is_null()) {
-        return extractor_from_run(identify(producer["config"], world_size_of(producer), ""), seed);
+        return extractor_from_run(identify(producer["config"], world_size_of(producer), ""), seed, shared);
       }
     }
     if (att.contains("extractor_hash")) return extractor_from_file(att["extractor_hash"].get<std::string>());

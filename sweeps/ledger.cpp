@@ -111,6 +111,7 @@ json plan_json(const Sweep& plan) {
                     {"folder", r.folder},
                     {"labels", r.labels},
                     {"extractor_from", r.extractor_from ? json(plan.runs[*r.extractor_from].folder) : json(nullptr)}});
+    if (r.extractor_shared) runs.back()["extractor_shared"] = true;
   }
   return {{"schema_version", kPlanSchemaVersion}, {"name", plan.name},         {"description", plan.description},
           {"ranks_per_run", plan.ranks_per_run},  {"max_attempts", plan.max_attempts}, {"inputs", plan.inputs},
@@ -148,6 +149,7 @@ json Ledger::result_block(std::size_t run) const {
   json block = {{"name", plan_.name}, {"id", r.id}, {"folder", r.folder}, {"labels", r.labels}};
   // A per-seed extractor made by the sweep: the report groups such runs by the extractor run's group.
   if (r.extractor_from) block["extractor_from"] = plan_.runs[*r.extractor_from].folder;
+  if (r.extractor_shared) block["extractor_shared"] = true;
   return block;
 }
 

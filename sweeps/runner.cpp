@@ -1,5 +1,7 @@
 #include "sweeps/runner.h"
 
+#include "sweeps/reuse.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -147,6 +149,7 @@ struct Sitting {
   bool lost = false;  // the heartbeat saw the claim taken over
   double seconds = 0;
   std::string out_dir;
+  bool reused = false;  // taken from another folder (PlannedRun::reuse_from), not trained
 };
 
 // One job's part of a sweep: the world split into groups, each taking runs from the ledger until none is left
@@ -204,6 +207,7 @@ void SweepJob::start() {
   if (world_.rank() == 0) {
     std::printf("sweep  %s: %zu runs in %s; %d group(s) of %d rank(s); job %s\n", plan_.name.c_str(),
                 plan_.runs.size(), o_.out_dir.c_str(), groups_, per_run, ledger_.job().c_str());
+    for (const auto& note : plan_.reuse_notes) std::printf("sweep  reuse: %s\n", note.c_str());
     std::fflush(stdout);
   }
 }
@@ -260,6 +264,20 @@ Sitting SweepJob::train(const Assignment& a) {
   const auto run_start = clock_type::now();
   Sitting s;
   s.out_dir = t.out_dir;
+  if (!run.reuse_from.empty()) {  // a completed run elsewhere with this identity: copied, not trained
+    s.reused = true;
+    s.outcome = train::Outcome::kCompleted;
+    if (leader()) {
+      try {
+        json block = t.result_extra["sweep"];
+        copy_reused_run(run.reuse_from, t.out_dir, block, t.holds_claim);
+      } catch (const std::exception& e) {
+        s.error = e.what();
+      }
+    }
+    s.seconds = since(run_start);
+    return s;
+  }
   {
     std::unique_ptr<Heartbeat> beat;
     if (leader()) beat = std::make_unique<Heartbeat>(ledger_, i, a.token, heartbeat_interval(o_.ledger.claim_timeout_s), lost);
@@ -303,16 +321,22 @@ bool SweepJob::record(const Assignment& a, const Sitting& s) {
     } catch (const std::exception&) {
     }
     const bool ok = s.outcome == train::Outcome::kCompleted;
-    ledger_.finish(i, a.token, ok ? "done" : "failed", {{"group", group_index_}, {"seconds", s.seconds}});
-    char buf[160];
-    if (ok && result.contains("final")) {
+    json extra = {{"group", group_index_}, {"seconds", s.seconds}};
+    if (s.reused) extra["from"] = plan_.runs[i].reuse_from;
+    ledger_.finish(i, a.token, !ok ? "failed" : s.reused ? "reused" : "done", extra);
+    char buf[512];
+    if (ok && s.reused && result.contains("final")) {
+      std::snprintf(buf, sizeof buf, "reused %s from %s: best test top-1 %.2f%%", folder.c_str(),
+                    plan_.runs[i].reuse_from.c_str(), result["final"].value("best_test_top1", 0.0));
+      what = buf;
+    } else if (ok && result.contains("final")) {
       std::snprintf(buf, sizeof buf, "done %s in %s: best test top-1 %.2f%%", folder.c_str(),
                     harness::format_duration(s.seconds).c_str(), result["final"].value("best_test_top1", 0.0));
       what = buf;
     } else {
       what = "FAILED " + folder + ": " + result.value("error", std::string("see its result.json"));
     }
-    if (ok) {
+    if (ok && !s.reused) {  // a copy says nothing about how long a run takes
       run_seconds_ += s.seconds;
       ++runs_timed_;
     }

@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <climits>
+#include <cstdlib>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -17,6 +20,7 @@
 #include "harness/train/config.h"
 #include "common/files.h"
 #include "results/identity.h"
+#include "sweeps/reuse.h"
 
 namespace acm::sweeps {
 
@@ -346,21 +350,27 @@ json input_identity(const json& c) {
 
 namespace {
 
+}  // namespace
+
+results::Identity planned_identity(const Sweep& sw, std::size_t i) {
+  const auto& r = sw.runs[i];
+  std::string extractor;
+  if (r.extractor_from) {
+    const auto& dep = sw.runs[*r.extractor_from];
+    extractor = results::extractor_from_run(results::identify(dep.config, sw.ranks_per_run, ""),
+                                            r.config.value("seed", 0LL), r.extractor_shared);
+  } else if (r.config["mix"].value("method", "") == "attentive_cutmix") {
+    extractor = results::extractor_from_file(input_identity(r.config)["extractor"].dump());
+  }
+  return results::identify(r.config, sw.ranks_per_run, extractor);
+}
+
+namespace {
+
 // Two planned runs that the report would count as one experiment and one seed (results/identity.h): the
 // second would only repeat the first (e.g. an axis over threads). A spec error that names what differs.
 void reject_repeated_runs(const Sweep& sw, const std::string& where) {
-  auto identity = [&](std::size_t i) {
-    const auto& r = sw.runs[i];
-    std::string extractor;
-    if (r.extractor_from) {
-      const auto& dep = sw.runs[*r.extractor_from];
-      extractor = results::extractor_from_run(results::identify(dep.config, sw.ranks_per_run, ""),
-                                              r.config.value("seed", 0LL));
-    } else if (r.config["mix"].value("method", "") == "attentive_cutmix") {
-      extractor = results::extractor_from_file(input_identity(r.config)["extractor"].dump());
-    }
-    return results::identify(r.config, sw.ranks_per_run, extractor);
-  };
+  auto identity = [&](std::size_t i) { return planned_identity(sw, i); };
   std::map<std::string, std::size_t> seen;
   for (std::size_t i = 0; i < sw.runs.size(); ++i) {
     const results::Identity id = identity(i);
@@ -513,6 +523,7 @@ void link_extractors(Sweep& sw, const std::vector<Partial>& kept, const std::set
                         ", which itself needs an extractor");
     }
     sw.runs[i].extractor_from = dep;
+    sw.runs[i].extractor_shared = p.extractor_from.contains("seed");
     sw.runs[i].config["mix"]["extractor"]["path"] = fs::join_path(out_dir, sw.runs[*dep].folder);
   }
 }
@@ -554,6 +565,33 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
   const std::vector<Axis> axes =
       spec.contains("axes") ? parse_axes(spec["axes"], where + ":$.axes", names) : std::vector<Axis>{};
   for (const char* key : {"axes", "include", "exclude"}) r.accept(key);
+  std::vector<std::string> reuse;
+  if (spec.contains("reuse")) {
+    const json& list = spec["reuse"];
+    if (!list.is_array()) throw ConfigError(where + ":$.reuse: expected a list of folders, found " + list.dump());
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].is_string() || list[i].get<std::string>().empty()) {
+        throw ConfigError(where + ":$.reuse[" + std::to_string(i) + "]: expected a folder name, found " + list[i].dump());
+      }
+      reuse.push_back(list[i].get<std::string>());
+    }
+    r.accept("reuse");
+  }
+  for (const auto& dir : reuse) {
+    const std::string abs = dir.empty() || dir[0] == '/' || options.spec_dir.empty()
+                                ? dir
+                                : fs::join_path(options.spec_dir, dir);
+    if (!fs::is_directory(abs)) {
+      throw ConfigError(where + ":$.reuse: '" + dir + "' is not a folder" +
+                        (abs != dir ? " (resolved against the spec's folder as " + abs + ")" : std::string()));
+    }
+    char resolved[PATH_MAX];
+    sw.reuse.push_back(::realpath(abs.c_str(), resolved) ? std::string(resolved) : abs);
+  }
+  for (const auto& dir : options.reuse) {
+    if (!fs::is_directory(dir)) throw ConfigError("--reuse " + dir + ": not a folder");
+    sw.reuse.push_back(dir);
+  }
   r.finish();
   std::vector<Partial> kept = expand_grid(base, axes, spec.value("include", json::array()),
                                           spec.value("exclude", json::array()), names, where);
@@ -561,6 +599,7 @@ Sweep expand_sweep(const json& spec, const std::string& where, const ExpandOptio
   link_extractors(sw, kept, names, where, options.out_dir);
   assign_ids(sw);
   reject_repeated_runs(sw, where);
+  find_reusable(sw);
   return sw;
 }
 
@@ -572,6 +611,8 @@ json sweep_to_json(const Sweep& sw) {
                     {"labels", r.labels},
                     {"config", r.config},
                     {"extractor_from", r.extractor_from ? json(*r.extractor_from) : json(nullptr)}});
+    if (r.extractor_shared) runs.back()["extractor_shared"] = true;
+    if (!r.reuse_from.empty()) runs.back()["reuse_from"] = r.reuse_from;
   }
   return {{"name", sw.name},   {"description", sw.description}, {"ranks_per_run", sw.ranks_per_run},
           {"max_attempts", sw.max_attempts}, {"spec", sw.spec}, {"inputs", sw.inputs}, {"runs", runs}};
@@ -592,6 +633,8 @@ Sweep sweep_from_json(const json& j) {
     p.labels = r.at("labels");
     p.config = r.at("config");
     if (!r.at("extractor_from").is_null()) p.extractor_from = r.at("extractor_from").get<std::size_t>();
+    p.extractor_shared = r.value("extractor_shared", false);
+    p.reuse_from = r.value("reuse_from", "");
     sw.runs.push_back(std::move(p));
   }
   return sw;
@@ -606,7 +649,9 @@ Sweep load_sweep(const std::string& spec_path, const ExpandOptions& options) {
   } catch (const std::runtime_error& e) {
     throw ConfigError(e.what());
   }
-  return expand_sweep(spec, spec_path, options);
+  ExpandOptions o = options;
+  if (o.spec_dir.empty()) o.spec_dir = fs::folder_of(spec_path);
+  return expand_sweep(spec, spec_path, o);
 }
 
 }  // namespace acm::sweeps

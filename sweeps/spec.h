@@ -11,7 +11,8 @@
 //         {"label": "attentive_cutmix", "set": {"mix": {...}}, "extractor_from": {"method": "baseline"},
 //          "axes": [{"name": "n", "path": "mix.top_n", "values": "1..15"}]}]},
 //      {"name": "seed", "path": "seed", "values": [0, 1, 2]}],
-//    "include": [{"method": "attentive_cutmix", "n": 6}], "exclude": [{"model": "resnet34", "n": "1..5"}]}
+//    "include": [{"method": "attentive_cutmix", "n": 6}], "exclude": [{"model": "resnet34", "n": "1..5"}],
+//    "reuse": ["../../results/fashion-mnist/runs"]}                      completed runs taken, not retrained
 //
 // An axis either sets one config field (`path`, values a list or an "A..B" range) or takes labelled values
 // that each merge a partial config (`set`) and may carry axes of their own (a method's parameters).
@@ -28,6 +29,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results/identity.h"
+
 namespace acm::sweeps {
 
 struct PlannedRun {
@@ -36,6 +39,12 @@ struct PlannedRun {
   nlohmann::json labels;  // axis name -> value or label, e.g. {"method": "attentive_cutmix", "n": 6, ...}
   nlohmann::json config;  // the resolved run config
   std::optional<std::size_t> extractor_from;  // index of the run whose folder is this run's extractor
+  // extractor_from names the seed axis: one extractor serves every seed (as one pretrained network would), and
+  // the report groups the seeds of such runs as one experiment.
+  bool extractor_shared = false;
+  // A completed run of another folder (the spec's "reuse") with this run's identity and seed: the sweep copies
+  // its result (sweeps/reuse.h) instead of training. Absolute path of that run's folder; empty: train.
+  std::string reuse_from;
 };
 
 struct Sweep {
@@ -44,6 +53,8 @@ struct Sweep {
   int max_attempts = 3;    // starts of a run that may end in a crash before it is recorded as failed
   nlohmann::json spec;     // as read
   nlohmann::json inputs;   // name -> value given
+  std::vector<std::string> reuse;  // folders of completed runs to take runs from (absolute)
+  std::vector<std::string> reuse_notes;  // runs found there but not taken, and why (e.g. no checkpoint)
   std::vector<PlannedRun> runs;
 };
 
@@ -51,7 +62,12 @@ struct ExpandOptions {
   std::map<std::string, std::string> inputs;  // --input NAME=VALUE
   std::vector<std::string> sets;              // --set PATH=VALUE, applied to the base config
   std::string out_dir;  // the sweep folder (absolute): a dependency's folder in it becomes the extractor path
+  std::string spec_dir;  // the spec's folder: the spec's relative "reuse" paths are resolved against it
+  std::vector<std::string> reuse;  // --reuse DIR: more folders to take runs from (absolute)
 };
+
+// The rule of results/identity.h applied to a planned run (its extractor named as the report names it).
+results::Identity planned_identity(const Sweep& sweep, std::size_t run);
 
 // Reads, validates and expands a spec. Errors (config::ConfigError) name the spec file and the JSON path,
 // or the run (its folder) whose config is invalid.

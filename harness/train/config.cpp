@@ -91,6 +91,11 @@ void parse_model_options(JsonReader& r, RunConfig& c) {
       models::init_from_string(m.get_choice("init", "kaiming", {"kaiming", "xavier_normal"}));
   c.model_spec.norm =
       models::norm_from_string(m.get_choice("norm", "batch", {"batch", "group", "sync_batch"}));
+  c.model_spec.last_stride = m.get_int("last_stride", 2, 1, 2);
+  if (c.model_spec.last_stride != 2 && c.model.rfind("resnet", 0) != 0) {
+    throw ConfigError(m.path() + ".last_stride: a ResNet option (the stride of the last stage); model '" + c.model +
+                      "' has no such stage");
+  }
   m.finish();
 }
 
@@ -291,6 +296,8 @@ json to_json(const RunConfig& c) {
            {{"bucket_mb", c.distributed.bucket_mb},
             {"first_bucket_mb", c.distributed.first_bucket_mb},
             {"backend", c.distributed.backend}}}};
+  // Written only where it differs from its default, so that configs from before the option keep their identity.
+  if (c.model_spec.last_stride != 2) out["model_options"]["last_stride"] = c.model_spec.last_stride;
   if (c.precision != "fp32") out["precision"] = c.precision;
   if (c.cudnn_benchmark) out["cudnn_benchmark"] = true;
   if (c.sync_every != 0) out["sync_every"] = c.sync_every;

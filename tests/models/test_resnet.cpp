@@ -124,6 +124,29 @@ TEST(ResNet, FeaturesFeedTheClassifierHead) {
   EXPECT_TRUE(torch::allclose(m->forward(x), fc->forward(pooled), 1e-5, 1e-6));
 }
 
+// last_stride 1 keeps the third stage's resolution: a 28-pixel image with the CIFAR stem ends at 7×7, not
+// 4×4, with the same parameters (a stride holds no weights); the head still reads the pooled map.
+TEST(ResNet, LastStrideOneKeepsASevenBySevenMap) {
+  torch::NoGradGuard no_grad;
+  ModelSpec spec;
+  spec.num_classes = 10;
+  spec.in_channels = 1;
+  spec.width = 4;
+  spec.stem = Stem::kCifar;
+  const auto x = torch::randn({2, 1, 28, 28});
+  Classifier plain = create("resnet18", spec);
+  spec.last_stride = 1;
+  Classifier kept = create("resnet18", spec);
+  EXPECT_EQ(plain->features(x).sizes(), (std::vector<std::int64_t>{2, 32, 4, 4}));
+  EXPECT_EQ(kept->features(x).sizes(), (std::vector<std::int64_t>{2, 32, 7, 7}));
+  EXPECT_EQ(parameter_count(*kept), parameter_count(*plain));
+  EXPECT_EQ(kept->forward(x).sizes(), (std::vector<std::int64_t>{2, 10}));
+  spec.last_stride = 3;
+  EXPECT_THROW(create("resnet18", spec), std::invalid_argument);
+  spec.last_stride = 1;
+  EXPECT_THROW(create("densenet121", spec), std::invalid_argument);  // no such stage to keep
+}
+
 TEST(ResNet, BottleneckStrideSitsOnThe3x3Conv) {
   Classifier m = create("resnet50", ModelSpec{});
   auto params = m->named_modules();

@@ -47,6 +47,18 @@ TEST(Weights, RoundTripRestoresOutputsExactly) {
   EXPECT_TRUE(torch::equal(a->forward(x), b->forward(x)));
 }
 
+// The model record a checkpoint carries rebuilds the network it holds, last_stride included (an extractor is
+// built from it): absent means 2, as in every file from before the option.
+TEST(Weights, ModelRecordKeepsTheLastStride) {
+  ModelSpec spec = small();
+  EXPECT_EQ(model_metadata("resnet18", spec).count("last_stride"), 0u);
+  EXPECT_EQ(model_from_metadata(model_metadata("resnet18", spec), "f").second.last_stride, 2);
+  spec.last_stride = 1;
+  const auto m = model_metadata("resnet18", spec);
+  EXPECT_EQ(m.at("last_stride"), "1");
+  EXPECT_EQ(model_from_metadata(m, "f").second.last_stride, 1);
+}
+
 TEST(Weights, AllDtypesRoundTrip) {
   TempDir dir;
   TensorFile f;

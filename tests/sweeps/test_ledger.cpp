@@ -25,7 +25,7 @@ Sweep plan_of(std::size_t n) {
     char id[17], folder[32];
     std::snprintf(id, sizeof id, "%016zx", 0xa000 + i);
     std::snprintf(folder, sizeof folder, "runs/r%05zu", i);
-    s.runs.push_back({id, folder, json::object(), json::object(), std::nullopt});
+    s.runs.push_back({id, folder, json::object(), json::object(), std::nullopt, false, ""});
   }
   return s;
 }

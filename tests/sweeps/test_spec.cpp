@@ -90,6 +90,34 @@ TEST(SweepSpec, DependencyIsTheSameCoordinatesBaselineRun) {
   }
 }
 
+// An extractor_from that names the seed axis makes one extractor run serve every seed (as one pretrained
+// network would): the dependents' seeds stay one experiment, their extractor named "seed 0 for every seed".
+// Without it each seed has its own extractor ("same seed"), also one experiment.
+TEST(SweepSpec, AnExtractorSharedByEverySeedKeepsTheSeedsOneGroup) {
+  json spec = small_spec();
+  spec["axes"][0]["values"] = {"resnet18"};
+  spec["axes"][1]["values"][2]["axes"][0]["values"] = {6};
+  spec["axes"][1]["values"][2]["extractor_from"] = {{"method", "baseline"}, {"seed", 0}};
+  const auto shared = expand_sweep(spec, "t.json", opts());
+  const auto per_seed = expand_sweep(small_spec(), "t.json", opts());
+  for (const auto* sw : {&shared, &per_seed}) {
+    std::set<std::string> keys;
+    for (std::size_t i = 0; i < sw->runs.size(); ++i) {
+      const auto& r = sw->runs[i];
+      if (r.labels["method"] != "attentive_cutmix" || r.labels["model"] != "resnet18" || r.labels["n"] != 6) continue;
+      const auto id = acm::sweeps::planned_identity(*sw, i);
+      keys.insert(id.key());
+      const std::string extractor = id.method_fields.at("/mix/extractor/identity").get<std::string>();
+      EXPECT_NE(extractor.find(sw == &shared ? "seed 0 for every seed" : "same seed"), std::string::npos) << extractor;
+      EXPECT_EQ(r.extractor_shared, sw == &shared);
+      if (sw == &shared) {
+        EXPECT_EQ(sw->runs[*r.extractor_from].labels["seed"], 0);
+      }
+    }
+    EXPECT_EQ(keys.size(), 1u) << "the three seeds are one experiment";
+  }
+}
+
 TEST(SweepSpec, RunIdsAreStable) {
   const auto a = expand_sweep(small_spec(), "t.json", opts());
   // Field order in the spec and the sweep folder's location do not change an id...
@@ -169,6 +197,16 @@ TEST(SweepSpec, ErrorsNameTheSpecAndPath) {
   spec = small_spec();
   spec["axes"][2]["name"] = "model";
   EXPECT_SPEC_ERROR(expand_sweep(spec, "t.json", opts()), "axis 'model' appears twice");
+  // "reuse": folders, resolved against the spec's folder.
+  spec = small_spec();
+  spec["reuse"] = "runs";
+  EXPECT_SPEC_ERROR(expand_sweep(spec, "t.json", opts()), "t.json:$.reuse: expected a list of folders");
+  spec["reuse"] = {"old-runs"};
+  auto o = opts();
+  o.spec_dir = "/no/such/specs";
+  EXPECT_SPEC_ERROR(expand_sweep(spec, "t.json", o),
+                    "t.json:$.reuse: 'old-runs' is not a folder (resolved against the spec's folder as "
+                    "/no/such/specs/old-runs)");
 }
 
 // Folders follow the report's rule (results/identity.h): an axis that sets only the method's own fields goes
@@ -219,7 +257,10 @@ TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
       {"paper-imagenet.json", 48},
       {"ablation-n-cifar10.json", 15 * 3},
       {"fashion-mnist-study.json", 3 * 5 + 14 * 2},  // four methods and the no-cache arm; N = 1..15 but 6
-      {"mixers-fashion-mnist.json", 9 * 3}};
+      {"mixers-fashion-mnist.json", 9 * 3},
+      // Block A: 3 extractors, the strong one, CutMix and Attentive CutMix (2 extractors) at 2 probabilities ×
+      // 3 seeds; Block B so far: baseline and CutMix × 3 seeds.
+      {"fashion-mnist-study2.json", 3 + 1 + 2 * 3 + 4 * 3 + 2 * 3}};
   std::set<std::string> listed;
   for (const auto& [name, count] : expected) {
     listed.insert(name);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <set>
@@ -413,6 +414,80 @@ TEST(Sweep, AChangedRunMovesItsOldFolderAside) {
   EXPECT_EQ(json::parse(testing::read_text(run + ".superseded-" + old_id + "/result.json"))["epochs"].size(), 1u);
   EXPECT_EQ(result_of(out, "synthetic/resnet18/baseline/seed0")["epochs"].size(), 2u);
   EXPECT_NE(json::parse(testing::read_text(run + "/run.json"))["id"], old_id);
+}
+
+// "reuse": a second sweep takes the first one's runs that have its identity and seed (here with another
+// eval_batch_size, an execution field, so the run ids differ), copies them with where they came from and
+// trains only the rest; the report of the second folder gives the copied groups the first folder's numbers.
+// A run another run needs as its extractor is taken only with its checkpoint; without it, it is trained and
+// the dry run says why. Under mpirun with two groups.
+TEST(Sweep, RunsOfTheSameIdentityAreReusedNotRetrained) {
+  TempDir dir;
+  const std::string first = dir.file("first"), second = dir.file("second");
+  ASSERT_EQ(sweep(0, write_spec(dir, tiny_spec({methods_axis(), seeds(2)}, 2)), first, "--no-report").code, 0);
+  json axis = methods_axis();
+  axis["values"].push_back(json::parse(R"({"label": "cutmix_half", "set": {"mix": {"method": "cutmix", "prob": 0.5}}})"));
+  json spec = tiny_spec({axis, seeds(2)}, 2);
+  spec["reuse"] = {first};
+  const std::string path = write_spec(dir, spec, "second.json");
+  const Job j = sweep(2, path, second, "--set eval_batch_size=8");
+  ASSERT_EQ(j.code, 0) << j.output;
+  const auto ev = events(second);
+  const auto reused = count_events(ev, "reused"), done = count_events(ev, "done");
+  for (const char* method : {"baseline", "cutmix", "attentive_cutmix"}) {
+    for (int seed : {0, 1}) {
+      const std::string f = std::string("synthetic/resnet18/") + method + "/seed" + std::to_string(seed);
+      EXPECT_EQ(reused.count(f) ? reused.at(f) : 0, 1) << f;
+      EXPECT_EQ(done.count(f), 0u) << f << " was trained again";
+      const json a = result_of(first, f), b = result_of(second, f);
+      EXPECT_EQ(b["final"], a["final"]) << f;
+      EXPECT_EQ(b["epochs"], a["epochs"]) << f;
+      EXPECT_EQ(b["reused"]["from"], first + "/" + f) << f;
+      EXPECT_EQ(b["reused"]["sweep"]["id"], a["sweep"]["id"]) << f;
+      EXPECT_EQ(b["sweep"]["name"], "tiny");
+      EXPECT_NE(b["sweep"]["id"], a["sweep"]["id"]) << "another plan's run id (eval_batch_size differs)";
+    }
+  }
+  // The baseline serves as an extractor: its checkpoint came along.
+  EXPECT_EQ(testing::read_text(second + "/synthetic/resnet18/baseline/seed0/checkpoint.safetensors"),
+            testing::read_text(first + "/synthetic/resnet18/baseline/seed0/checkpoint.safetensors"));
+  for (int seed : {0, 1}) {
+    const std::string f = "synthetic/resnet18/cutmix_half/seed" + std::to_string(seed);
+    EXPECT_EQ(done.count(f) ? done.at(f) : 0, 1) << f;
+    EXPECT_FALSE(result_of(second, f).contains("reused")) << f;
+  }
+  EXPECT_NE(j.output.find("reused synthetic/resnet18/cutmix/seed1 from " + first), std::string::npos) << j.output;
+  // Same identity, same numbers: the copied groups' means in the second report equal the first folder's.
+  const Job first_report = [&] {
+    Job r;
+    r.code = testing::run_command(g_harness + " report " + first + " --out " + dir.file("first-report") + " 2>&1",
+                                  &r.output);
+    return r;
+  }();
+  ASSERT_EQ(first_report.code, 0) << first_report.output;
+  const json s1 = json::parse(testing::read_text(dir.file("first-report") + "/summary.json"));
+  const json s2 = json::parse(testing::read_text(second + "/report/summary.json"));
+  EXPECT_EQ(s2["runs_completed"], 8);
+  std::map<std::string, double> mean1;  // by the group's runs (folders), which both sweeps name alike
+  for (const auto& g : s1["groups"]) mean1[g["runs"].dump()] = g["mean"];
+  int matched = 0;
+  for (const auto& g : s2["groups"]) {
+    const auto it = mean1.find(g["runs"].dump());
+    if (it == mean1.end()) continue;
+    EXPECT_EQ(g["mean"].get<double>(), it->second) << g["runs"];
+    ++matched;
+  }
+  EXPECT_EQ(matched, 3);
+  // Without its checkpoint, the first sweep's baseline of seed 0 cannot serve as an extractor: trained here.
+  std::remove((first + "/synthetic/resnet18/baseline/seed0/checkpoint.safetensors").c_str());
+  const Job dry = sweep(0, path, dir.file("third"), "--dry-run");
+  ASSERT_EQ(dry.code, 0) << dry.output;
+  EXPECT_NE(dry.output.find("note: synthetic/resnet18/baseline/seed0: not reused from " + first +
+                            "/synthetic/resnet18/baseline/seed0, which has no checkpoint.safetensors"),
+            std::string::npos)
+      << dry.output;
+  EXPECT_NE(dry.output.find("baseline/seed1  (reused from " + first), std::string::npos) << dry.output;
+  EXPECT_NE(dry.output.find("8 runs (5 reused, 3 to train)"), std::string::npos) << dry.output;
 }
 
 // After --allow-spec-change the report counts the new plan's runs only: its n per group is the new plan's

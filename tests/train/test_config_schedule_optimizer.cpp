@@ -180,6 +180,14 @@ TEST(RunConfig, NewOptionsAreRecordedOnlyWhenSet) {
   EXPECT_EQ(set["cudnn_benchmark"], true);
   EXPECT_EQ(set["sync_every"], 16);
   EXPECT_EQ(set["cuda_graph"], true);
+  // model_options.last_stride: absent at its default (2), so configs from before it keep their run ids.
+  EXPECT_FALSE(plain["model_options"].contains("last_stride"));
+  EXPECT_EQ(to_json(parse_run_config({{"model_options", {{"last_stride", 1}}}}, "f"))["model_options"]["last_stride"], 1);
+  expect_config_error([] { parse_run_config({{"model_options", {{"last_stride", 3}}}}, "f"); },
+                      {"f:$.model_options.last_stride"});
+  expect_config_error(
+      [] { parse_run_config({{"model", "densenet121"}, {"model_options", {{"last_stride", 1}}}}, "f"); },
+      {"f:$.model_options.last_stride: a ResNet option", "'densenet121'"});
 }
 
 TEST(RunConfig, OverridesSetNestedFieldsWithJsonValues) {
