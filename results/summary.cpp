@@ -260,9 +260,15 @@ Listing read_runs(const std::string& dir, const Metric& metric, const Plan& plan
       out.failed.push_back({folder, r.value("error", "status " + r.value("status", "?"))});
       return;
     }
+    if (!r.contains("config")) {
+      out.failed.push_back({folder, "result.json records no config"});
+      return;
+    }
     const std::optional<double> value = metric_value(metric, r);
-    if (!value || !r.contains("config")) {
-      out.failed.push_back({folder, "result.json records no " + metric.name + " (" + metric.title + ")"});
+    if (!value) {  // completed, but without this metric: made before it was recorded, or with it switched off
+      out.not_counted.push_back({folder, "completed, but its result.json records no " + metric.name + " (" +
+                                             metric.title + "): made before that metric was recorded, or "
+                                             "with it off in eval"});
       return;
     }
     Run run;

@@ -1,7 +1,7 @@
 // The bookkeeping of a sweep folder, shared by every group of every job that works on it.
 //
 //   DIR/sweep.json           the plan: spec, inputs, every run's id and folder (a changed plan is refused)
-//   DIR/sweep.log.jsonl      one line per event: claim, takeover, done, failed, released (who, when)
+//   DIR/sweep.log.jsonl      one line per event: claim, takeover, done, reused, failed, released (who, when)
 //   DIR/.sweep.lock          flock()ed for the few milliseconds a claim takes; the kernel drops it when a
 //                            process dies, so a killed job never leaves the folder locked
 //   DIR/<run>/run.json       the run's id (a folder holding another id was written by another plan)
