@@ -39,7 +39,7 @@ Sweep plan_of(std::size_t n) {
     char id[17], folder[40];
     std::snprintf(id, sizeof id, "%016zx", 0xb000000 + i);
     std::snprintf(folder, sizeof folder, "model/method-%zu/seed%zu", i / 10, i % 10);
-    s.runs.push_back({id, folder, json::object(), json::object(), std::nullopt});
+    s.runs.push_back({id, folder, json::object(), json::object(), std::nullopt, false, ""});
   }
   return s;
 }

@@ -148,6 +148,14 @@ std::string describe(const std::string& pointer, const json& value) {
   if (pointer == kExtractorField) {  // "file HASH": 8 hex digits tell a table's extractors apart
     std::string v = value_text(value);
     if (v.rfind("file ", 0) == 0 && v.size() > 13) v.resize(13);
+    // "run HASH (MODEL METHOD, SEED)": a column label names the run's hash, method and seed; the model is the
+    // row's.
+    if (v.rfind("run ", 0) == 0) {
+      v = v.substr(4);
+      const auto open = v.find(" (");
+      const auto space = open == std::string::npos ? std::string::npos : v.find(' ', open + 2);
+      if (space != std::string::npos) v.erase(open + 2, space - open - 1);
+    }
     return "extractor " + v;
   }
   if (value.is_boolean()) {

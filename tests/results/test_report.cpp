@@ -461,6 +461,8 @@ TEST(Identity, RolesOfFields) {
   EXPECT_EQ(acm::results::describe("/schedule/pct_start", 0.3), "schedule.pct_start 0.3");
   EXPECT_EQ(acm::results::describe("/mix/extractor/identity", "file 20ed5e6e4b994843"),
             "extractor file 20ed5e6e");
+  EXPECT_EQ(acm::results::describe("/mix/extractor/identity", "run 46d8196a (resnet18 baseline, seed 0 for every seed)"),
+            "extractor 46d8196a (baseline, seed 0 for every seed)");
   // A setting the resolved config omits at its default is labelled with that default, not "—": an fp32 run
   // beside a bf16 one reads "precision fp32".
   const acm::results::Fields fp32 = {{"/epochs", 10}}, bf16 = {{"/epochs", 10}, {"/precision", "bf16"}};
