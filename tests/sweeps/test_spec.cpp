@@ -259,8 +259,8 @@ TEST(SweepSpec, ShippedSpecsExpandToTheirCounts) {
       {"fashion-mnist-study.json", 3 * 5 + 14 * 2},  // four methods and the no-cache arm; N = 1..15 but 6
       {"mixers-fashion-mnist.json", 9 * 3},
       // Block A: 3 extractors, the strong one, CutMix and Attentive CutMix (2 extractors) at 2 probabilities ×
-      // 3 seeds; Block B so far: baseline and CutMix × 3 seeds.
-      {"fashion-mnist-study2.json", 3 + 1 + 2 * 3 + 4 * 3 + 2 * 3}};
+      // 3 seeds; Block B: baseline, CutMix and Attentive CutMix × 3 seeds; N 1, 3, 9, 12 × 2 seeds.
+      {"fashion-mnist-study2.json", 3 + 1 + 2 * 3 + 4 * 3 + 3 * 3 + 4 * 2}};
   std::set<std::string> listed;
   for (const auto& [name, count] : expected) {
     listed.insert(name);
