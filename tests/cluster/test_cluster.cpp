@@ -413,20 +413,29 @@ TEST(Cluster, ASweepThatLostANodeCompletesWhenRunAgain) {
   }
   const int pid = testing::spawn(argv, dir.file("job1.log"));
   ASSERT_TRUE(testing::wait_for_text(out + "/sweep.log.jsonl", "\"event\":\"done\"", 90)) << testing::read_text(dir.file("job1.log"));
-  // Kill n2 while it holds a claim: right after a run of its own is done it may hold none, and there would be
-  // nothing to take over (both groups start together and their runs take as long, so that moment is likely).
-  bool holds_claim = false;
-  for (int i = 0; i < 600 && !holds_claim; ++i) {
-    std::string last;
+  // Kill n2 right after it claims a new run, so that the run has all its training ahead of it. A claim n2
+  // made earlier may be ending: killed after its result is written and before "done" is logged, the run is
+  // complete and there is nothing to take over (both groups start together and their runs take as long, so
+  // that moment is likely).
+  auto n2_claims = [&](std::string* last) {
+    int claims = 0;
     std::ifstream in(out + "/sweep.log.jsonl");
     for (std::string line; std::getline(in, line);) {
       const json e = json::parse(line, nullptr, /*allow_exceptions=*/false);  // a line being written: skipped
-      if (e.is_object() && e.value("job", "").rfind("n2:", 0) == 0) last = e.value("event", "");
+      if (!e.is_object() || e.value("job", "").rfind("n2:", 0) != 0) continue;
+      *last = e.value("event", "");
+      if (*last == "claim") ++claims;
     }
-    holds_claim = last == "claim";
+    return claims;
+  };
+  std::string last;
+  const int claims_before = n2_claims(&last);
+  bool holds_claim = false;
+  for (int i = 0; i < 1200 && !holds_claim; ++i) {
+    holds_claim = n2_claims(&last) > claims_before && last == "claim";
     if (!holds_claim) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_TRUE(holds_claim) << "n2 never held a claim: " << testing::read_text(out + "/sweep.log.jsonl");
+  ASSERT_TRUE(holds_claim) << "n2 made no new claim: " << testing::read_text(out + "/sweep.log.jsonl");
   std::string ignored;
   const auto t0 = std::chrono::steady_clock::now();
   testing::run_command(quote(g_simnodes) + " kill " + cluster.name() + " n2", &ignored);
