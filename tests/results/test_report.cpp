@@ -664,7 +664,6 @@ acm::results::Summary committed(const std::string& study) {
 // that were trained again are the extractors (the first study committed no checkpoints to read them from).
 TEST(CommittedStudies, OverlappingArmsOfTheTwoFashionMnistStudiesAgree) {
   const std::string dir2 = std::string(ACM_SOURCE_DIR) + "/results/fashion-mnist-study2/runs";
-  if (!acm::fs::path_exists(dir2)) GTEST_SKIP() << "study 2 is not committed yet";
   const auto s1 = committed("fashion-mnist"), s2 = committed("fashion-mnist-study2");
   std::map<std::string, const acm::results::Group*> first;
   for (const auto& g : s1.groups) first[g.id.key()] = &g;
