@@ -1,5 +1,6 @@
 #include "sweeps/reuse.h"
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -18,7 +19,10 @@ namespace {
 constexpr const char* kCheckpoint = "checkpoint.safetensors";
 constexpr const char* kConfig = "config.json";
 
-std::string seeded_key(const results::Identity& id) { return id.key() + "\nseed " + std::to_string(id.seed); }
+// One experiment's one seed: the key under which a reused run is looked up.
+std::string seeded_key(const std::string& group_key, std::int64_t seed) {
+  return group_key + "\nseed " + std::to_string(seed);
+}
 
 }  // namespace
 
@@ -36,7 +40,7 @@ void find_reusable(Sweep& sw) {
     for (const auto& g : s.groups) {
       const std::string key = g.id.key();
       for (std::size_t k = 0; k < g.seeds.size(); ++k) {
-        done.emplace(key + "\nseed " + std::to_string(g.seeds[k]), fs::join_path(dir, g.folders[k]));
+        done.emplace(seeded_key(key, g.seeds[k]), fs::join_path(dir, g.folders[k]));
       }
     }
   }
@@ -46,7 +50,8 @@ void find_reusable(Sweep& sw) {
   }
   for (std::size_t i = 0; i < sw.runs.size(); ++i) {
     auto& run = sw.runs[i];
-    const auto it = done.find(seeded_key(planned_identity(sw, i)));
+    const results::Identity id = planned_identity(sw, i);
+    const auto it = done.find(seeded_key(id.key(), id.seed));
     if (it == done.end()) continue;
     if (producers.count(i) && !(fs::path_exists(fs::join_path(it->second, kCheckpoint)) &&
                                 fs::path_exists(fs::join_path(it->second, kConfig)))) {

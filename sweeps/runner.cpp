@@ -269,8 +269,7 @@ Sitting SweepJob::train(const Assignment& a) {
     s.outcome = train::Outcome::kCompleted;
     if (leader()) {
       try {
-        json block = t.result_extra["sweep"];
-        copy_reused_run(run.reuse_from, t.out_dir, block, t.holds_claim);
+        copy_reused_run(run.reuse_from, t.out_dir, t.result_extra["sweep"], t.holds_claim);
       } catch (const std::exception& e) {
         s.error = e.what();
       }
